@@ -1,0 +1,49 @@
+"""Profiles, seeding and device choice: the settings every chapter starts from."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+PROFILES = ("full", "quick")
+
+
+def profile() -> str:
+    """The active profile, from ``NLPCOURSE_PROFILE``: ``"full"`` (default) or ``"quick"``."""
+    name = os.environ.get("NLPCOURSE_PROFILE", "full").strip().lower() or "full"
+    if name not in PROFILES:
+        raise ValueError(f"NLPCOURSE_PROFILE={name!r}: expected one of {PROFILES}")
+    return name
+
+
+def settings(quick: dict, full: dict) -> dict:
+    """Return the settings of the active profile.
+
+    Both profiles must name the same settings, so a chapter never reads a key that only
+    one profile defines.
+    """
+    if set(quick) != set(full):
+        raise ValueError(f"quick and full settings differ in keys: {sorted(set(quick) ^ set(full))}")
+    chosen = dict(quick if profile() == "quick" else full)
+    return chosen
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) so a run can be repeated."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def device() -> torch.device:
+    """The device to train on: the GPU when there is one, else the CPU.
+
+    ``NLPCOURSE_DEVICE`` (e.g. ``cpu``) overrides the choice.
+    """
+    forced = os.environ.get("NLPCOURSE_DEVICE")
+    if forced:
+        return torch.device(forced)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

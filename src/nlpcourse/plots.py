@@ -1,0 +1,91 @@
+"""The course's figures: training curves, confusion matrices, Zipf's law, word vectors.
+
+Each function returns a Matplotlib ``Figure`` that is not kept by ``pyplot``, so a notebook
+shows it exactly once (as the cell's value).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Sequence
+
+import matplotlib.pyplot  # noqa: F401  (in Jupyter, sets up the display of figures)
+import numpy as np
+from matplotlib.figure import Figure
+
+def plot_history(history, title: str = "") -> Figure:
+    """Loss and accuracy per epoch, training beside validation, best epoch marked."""
+    figure = Figure(figsize=(10, 3.8), layout="constrained")
+    loss_axis, acc_axis = figure.subplots(1, 2)
+    for axis, metric, label in ((loss_axis, "loss", "loss"), (acc_axis, "acc", "accuracy")):
+        axis.plot(history.epoch, getattr(history, f"train_{metric}"), "o-", label="training")
+        axis.plot(history.epoch, getattr(history, f"valid_{metric}"), "s-", label="validation")
+        if history.best_epoch is not None:
+            axis.axvline(history.best_epoch, color="grey", linestyle=":", label="best epoch")
+        axis.set(xlabel="epoch", ylabel=label, title=f"{label} per epoch")
+        axis.set_xticks(history.epoch)
+        axis.legend()
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+def plot_confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[str],
+                          normalize: bool = True, title: str = "") -> Figure:
+    """Rows are the true classes, columns the predicted ones; rows sum to 1 when normalised."""
+    from sklearn.metrics import confusion_matrix
+
+    matrix = confusion_matrix(y_true, y_pred, labels=list(range(len(labels))))
+    if normalize:
+        matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    size = 1.0 + 0.55 * len(labels)
+    figure = Figure(figsize=(size + 1.5, size), layout="constrained")
+    axis = figure.subplots()
+    image = axis.imshow(matrix, cmap="Blues", vmin=0)
+    figure.colorbar(image, ax=axis, label="share of the true class" if normalize else "count")
+    ticks = range(len(labels))
+    axis.set_xticks(ticks, labels, rotation=45, ha="right")
+    axis.set_yticks(ticks, labels)
+    axis.set(xlabel="predicted", ylabel="true", title=title or "confusion matrix")
+    threshold = matrix.max() / 2
+    for i in ticks:
+        for j in ticks:
+            text = f"{matrix[i, j]:.2f}" if normalize else f"{int(matrix[i, j])}"
+            axis.text(j, i, text, ha="center", va="center", fontsize=8,
+                      color="white" if matrix[i, j] > threshold else "black")
+    return figure
+
+
+def plot_zipf(counts, title: str = "") -> Figure:
+    """Word frequency against frequency rank on log-log axes, with Zipf's 1/rank for scale."""
+    values = np.array(sorted(counts.values() if isinstance(counts, Counter) else counts, reverse=True),
+                      dtype=float)
+    if values.size == 0:
+        raise ValueError("plot_zipf needs at least one count")
+    ranks = np.arange(1, values.size + 1)
+    figure = Figure(figsize=(6, 4), layout="constrained")
+    axis = figure.subplots()
+    axis.loglog(ranks, values, label="observed")
+    axis.loglog(ranks, values[0] / ranks, "--", color="grey", label="count ∝ 1 / rank")
+    axis.set(xlabel="rank of the word", ylabel="count in the training split",
+             title=title or "Zipf's law")
+    axis.legend()
+    return figure
+
+
+def plot_embeddings_2d(vectors: np.ndarray, words: Sequence[str], title: str = "") -> Figure:
+    """Word vectors projected on their first two principal components, each point labelled."""
+    vectors = np.asarray(vectors, dtype=float)
+    if vectors.ndim != 2 or len(vectors) != len(words) or len(words) < 2:
+        raise ValueError("plot_embeddings_2d needs an [N, d] array and N >= 2 matching words")
+    centred = vectors - vectors.mean(axis=0)
+    _, _, components = np.linalg.svd(centred, full_matrices=False)
+    points = centred @ components[:2].T
+    figure = Figure(figsize=(6, 5), layout="constrained")
+    axis = figure.subplots()
+    axis.scatter(points[:, 0], points[:, 1], s=12)
+    for (x, y), word in zip(points, words):
+        axis.annotate(word, (x, y), fontsize=9, xytext=(3, 3), textcoords="offset points")
+    axis.set(xlabel="first principal component", ylabel="second principal component",
+             title=title or "word vectors in 2-D (PCA)")
+    return figure

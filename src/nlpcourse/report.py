@@ -1,0 +1,54 @@
+"""Numbers for the prose (myst-nb ``glue``) and for the book's results page."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from . import config
+
+
+def glue(name: str, value: Any, display: bool = False) -> Any:
+    """Make ``value`` quotable in the book's prose as ``{glue:text}`name```.
+
+    Outside a Jupyter Book build (a learner's Jupyter, Colab) myst-nb may be absent: then this
+    does nothing. Returns ``value`` so it can wrap an expression.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return value
+    myst_glue(name, value, display=display)
+    return value
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=5, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def record_result(chapter: str, **metrics: Any) -> Path | None:
+    """Write a chapter's headline metrics to ``$NLPCOURSE_RESULTS/<profile>/<chapter>.json``.
+
+    Does nothing when ``NLPCOURSE_RESULTS`` is unset, so a learner's run writes no files.
+    Profile, date and commit are added so the results page can say where a number came from.
+    """
+    folder = os.environ.get("NLPCOURSE_RESULTS")
+    if not folder:
+        return None
+    record = {"chapter": chapter, "profile": config.profile(),
+              "date": datetime.date.today().isoformat(), "commit": _commit(), **metrics}
+    path = Path(folder) / config.profile() / f"{chapter}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+    tmp.replace(path)
+    return path
