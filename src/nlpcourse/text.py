@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
+import sqlite3
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -38,28 +39,30 @@ def tokenize(text: str, lower: bool = True) -> list[str]:
 
 
 def tokenize_all(texts: Sequence[str], lower: bool = True, progress: bool = True) -> list[list[str]]:
-    """Tokenise many texts, with a progress bar, caching the result on disk.
+    """Tokenise many texts with a progress bar, caching each document's tokens on disk.
 
-    The cache key is a hash of the texts, so a changed corpus is never served stale tokens.
-    A second call on the same texts reads one file instead of running NLTK again.
+    NLTK's tokenizer is thorough but slow (tens of thousands of tokens per second), so the
+    tokens of every text are kept in an SQLite file in the cache folder, keyed by a hash of
+    the text: a later call, from any chapter, only tokenises texts it has never seen.
     """
     from .data import cache_dir
 
-    digest = hashlib.sha256(f"lower={lower}\n".encode())
-    for text in texts:
-        digest.update(text.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x00")
-    path = cache_dir() / "tokens" / f"{digest.hexdigest()[:32]}.txt"
-    if path.exists():
-        with open(path, encoding="utf-8") as handle:
-            return [line.split() for line in handle]
-    tokens = [tokenize(text, lower) for text in tqdm(texts, desc="tokenising", disable=not progress)]
+    keys = [hashlib.blake2b(f"{int(lower)}|{text}".encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+            for text in texts]
+    path = cache_dir() / "tokens.sqlite"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.writelines(" ".join(doc) + "\n" for doc in tokens)
-    tmp.replace(path)  # atomic: a crash never leaves half a cache file under the real name
-    return tokens
+    with closing(sqlite3.connect(path, timeout=60)) as db, db:
+        db.execute("CREATE TABLE IF NOT EXISTS tokens (key TEXT PRIMARY KEY, tokens TEXT NOT NULL)")
+        known = {}
+        for start in range(0, len(keys), 900):  # SQLite limits the number of query parameters
+            chunk = keys[start:start + 900]
+            rows = db.execute(f"SELECT key, tokens FROM tokens WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+            known.update(rows)
+        missing = [i for i, key in enumerate(keys) if key not in known]
+        for i in tqdm(missing, desc="tokenising", disable=not progress or not missing):
+            known[keys[i]] = " ".join(tokenize(texts[i], lower))
+        db.executemany("INSERT OR IGNORE INTO tokens VALUES (?, ?)", [(keys[i], known[keys[i]]) for i in missing])
+    return [known[key].split() for key in keys]  # tokens never contain whitespace
 
 
 class Vocab:
