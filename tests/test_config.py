@@ -1,0 +1,127 @@
+"""Tests for `nlpcourse.config`: profiles, per-profile settings, seeding, device choice."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from nlpcourse import config
+
+
+@pytest.fixture
+def set_profile(monkeypatch):
+    def choose(value):
+        if value is None:
+            monkeypatch.delenv("NLPCOURSE_PROFILE", raising=False)
+        else:
+            monkeypatch.setenv("NLPCOURSE_PROFILE", value)
+    return choose
+
+
+# --- profile ---------------------------------------------------------------------------------
+
+
+def test_profile_defaults_to_full(set_profile):
+    set_profile(None)
+    assert config.profile() == "full"
+
+
+@pytest.mark.parametrize("value, expected", [("quick", "quick"), ("full", "full"),
+                                             (" Quick ", "quick"), ("FULL", "full"), ("", "full")])
+def test_profile_reads_the_environment(set_profile, value, expected):
+    set_profile(value)
+    assert config.profile() == expected
+
+
+@pytest.mark.parametrize("value", ["fast", "quik", "default"])
+def test_profile_rejects_unknown_names(set_profile, value):
+    set_profile(value)
+    with pytest.raises(ValueError, match="NLPCOURSE_PROFILE"):
+        config.profile()
+
+
+# --- settings --------------------------------------------------------------------------------
+
+QUICK = dict(train_size=2_000, num_epochs=3)
+FULL = dict(train_size=None, num_epochs=5)
+
+
+def test_settings_full_by_default(set_profile):
+    set_profile(None)
+    assert config.settings(quick=QUICK, full=FULL) == FULL
+
+
+def test_settings_quick_profile(set_profile):
+    set_profile("quick")
+    assert config.settings(quick=QUICK, full=FULL) == QUICK
+
+
+def test_settings_returns_a_copy(set_profile):
+    set_profile("quick")
+    chosen = config.settings(quick=QUICK, full=FULL)
+    chosen["num_epochs"] = 99
+    assert QUICK["num_epochs"] == 3
+
+
+def test_settings_rejects_different_keys(set_profile):
+    set_profile("quick")
+    with pytest.raises(ValueError, match="hidden_dim"):
+        config.settings(quick=dict(QUICK, hidden_dim=64), full=FULL)
+
+
+def test_settings_invalid_profile(set_profile):
+    set_profile("turbo")
+    with pytest.raises(ValueError):
+        config.settings(quick=QUICK, full=FULL)
+
+
+# --- seeding ---------------------------------------------------------------------------------
+
+
+def _draws():
+    return (random.random(), np.random.rand(3).tolist(), torch.rand(3).tolist(),
+            torch.nn.Linear(4, 2).weight.detach().clone())
+
+
+def test_seed_everything_repeats_python_numpy_torch():
+    config.seed_everything(123)
+    first = _draws()
+    config.seed_everything(123)
+    second = _draws()
+    assert first[:3] == second[:3]
+    assert torch.equal(first[3], second[3])
+
+
+def test_different_seeds_differ():
+    config.seed_everything(1)
+    first = _draws()
+    config.seed_everything(2)
+    second = _draws()
+    assert first[0] != second[0]
+    assert first[1] != second[1]
+    assert first[2] != second[2]
+
+
+# --- device ----------------------------------------------------------------------------------
+
+
+def test_device_honours_override(monkeypatch):
+    monkeypatch.setenv("NLPCOURSE_DEVICE", "cpu")
+    assert config.device() == torch.device("cpu")
+    monkeypatch.setenv("NLPCOURSE_DEVICE", "meta")
+    assert config.device() == torch.device("meta")
+
+
+def test_device_default(monkeypatch):
+    monkeypatch.delenv("NLPCOURSE_DEVICE", raising=False)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert config.device().type == expected
+
+
+def test_device_empty_override_is_ignored(monkeypatch):
+    monkeypatch.setenv("NLPCOURSE_DEVICE", "")
+    assert isinstance(config.device(), torch.device)
+    assert config.device().type == ("cuda" if torch.cuda.is_available() else "cpu")
