@@ -1,0 +1,79 @@
+"""The published book: built with warnings as errors, every page present and clean."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+from notebook_runs import ROOT, execute, notebook_sources
+
+HTML = ROOT / "_build" / "html"
+pytestmark = pytest.mark.slow
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [chapter["file"] for chapter in part["chapters"]]
+    return files
+
+
+@pytest.fixture(scope="module")
+def build():
+    for path in notebook_sources():
+        execute(path)  # shares the harness's executions through the execution cache
+    env = {**os.environ, "NLPCOURSE_PROFILE": "quick", "NLPCOURSE_PROGRESS": "0"}
+    start = time.perf_counter()
+    result = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", ".", "-W", "-n",
+                             "--keep-going"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=2400)
+    print(f"book build: {time.perf_counter() - start:.1f} s")
+    return result
+
+
+def pages() -> dict[str, BeautifulSoup]:
+    return {path.relative_to(HTML).as_posix(): BeautifulSoup(path.read_text(), "html.parser")
+            for path in HTML.rglob("*.html") if "_static" not in path.parts}
+
+
+def test_book_builds_without_warnings(build):
+    assert build.returncode == 0, f"jupyter-book build failed:\n{build.stdout[-6000:]}\n{build.stderr[-6000:]}"
+
+
+def test_every_toc_page_is_published(build):
+    missing = [name for name in toc_files() if not (HTML / f"{name}.html").exists()]
+    assert not missing, f"pages in _toc.yml but not in the HTML: {missing}"
+
+
+def test_no_page_from_labs_or_solutions_is_published(build):
+    published = [path for path in HTML.rglob("*.html") if {"labs", "solutions"} & set(path.relative_to(HTML).parts)]
+    assert not published, f"generated notebooks were published: {published}"
+
+
+def test_no_hidden_tests_errors_or_stubs_on_any_page(build):
+    for name, page in pages().items():
+        text = page.get_text()
+        assert "BEGIN HIDDEN TESTS" not in text, f"{name} shows hidden tests"
+        assert "NotImplementedError" not in text or name.startswith("book/instructors"), \
+            f"{name} shows a NotImplementedError"
+        assert not page.select(".output.traceback, .output.error"), f"{name} has an error output"
+        assert "Traceback (most recent call last)" not in text, f"{name} shows a traceback"
+
+
+@pytest.mark.parametrize("source", [p for p in notebook_sources() if p.stem != "results"], ids=lambda p: p.stem)
+def test_chapter_has_a_figure_and_folded_solutions(build, source):
+    page = BeautifulSoup((HTML / "book" / f"{source.stem}.html").read_text(), "html.parser")
+    assert page.select(".cell_output img"), f"{source.stem} has no figure"
+    notebook = execute(source).notebook
+    solutions = [cell for cell in notebook.cells if cell.cell_type == "code"
+                 and cell.metadata.get("nbgrader", {}).get("solution")]
+    folded = page.select("div.cell.tag_hide-input")
+    assert len(solutions) >= 4, f"{source.stem} has only {len(solutions)} graded code exercises"
+    assert len(folded) >= len(solutions), f"{source.stem}: {len(solutions)} solutions, {len(folded)} folded cells"
+    for cell in folded:
+        assert cell.select_one("details"), f"{source.stem}: a hide-input cell is not behind a toggle"
