@@ -35,6 +35,9 @@ def plot_confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], labels: 
     """Rows are the true classes, columns the predicted ones; rows sum to 1 when normalised."""
     from sklearn.metrics import confusion_matrix
 
+    ids = np.concatenate([np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()])
+    if ids.size and (ids.min() < 0 or ids.max() >= len(labels)):
+        raise ValueError(f"class ids must be between 0 and {len(labels) - 1} for {len(labels)} labels")
     matrix = confusion_matrix(y_true, y_pred, labels=list(range(len(labels))))
     if normalize:
         matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)

@@ -44,6 +44,7 @@ def record_result(chapter: str, **metrics: Any) -> Path | None:
     folder = os.environ.get("NLPCOURSE_RESULTS")
     if not folder:
         return None
+    metrics = {name: value.item() if hasattr(value, "item") else value for name, value in metrics.items()}
     record = {"chapter": chapter, "profile": config.profile(),
               "date": datetime.date.today().isoformat(), "commit": _commit(), **metrics}
     path = Path(folder) / config.profile() / f"{chapter}.json"

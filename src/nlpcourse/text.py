@@ -58,10 +58,10 @@ def tokenize_all(texts: Sequence[str], lower: bool = True, progress: bool = True
             chunk = keys[start:start + 900]
             rows = db.execute(f"SELECT key, tokens FROM tokens WHERE key IN ({','.join('?' * len(chunk))})", chunk)
             known.update(rows)
-        missing = [i for i, key in enumerate(keys) if key not in known]
-        for i in tqdm(missing, desc="tokenising", disable=not progress or not missing):
-            known[keys[i]] = " ".join(tokenize(texts[i], lower))
-        db.executemany("INSERT OR IGNORE INTO tokens VALUES (?, ?)", [(keys[i], known[keys[i]]) for i in missing])
+        missing = {key: i for i, key in enumerate(keys) if key not in known}  # duplicates once
+        for key, i in tqdm(missing.items(), desc="tokenising", disable=not progress or not missing):
+            known[key] = " ".join(tokenize(texts[i], lower))
+        db.executemany("INSERT OR IGNORE INTO tokens VALUES (?, ?)", [(key, known[key]) for key in missing])
     return [known[key].split() for key in keys]  # tokens never contain whitespace
 
 

@@ -105,6 +105,8 @@ def fit(model: nn.Module, train_loader, valid_loader, loss_fn: nn.Module,
     best weights, so the model returned is the one the history's ``best_epoch`` describes.
     """
     _check_task(task)
+    if num_epochs < 1:
+        raise ValueError(f"num_epochs must be at least 1, got {num_epochs}")
     model.to(device)
     history = History()
     best_loss, best_state, waited = float("inf"), None, 0
@@ -127,6 +129,9 @@ def fit(model: nn.Module, train_loader, valid_loader, loss_fn: nn.Module,
             if patience is not None and waited >= patience:
                 print(f"no better validation loss for {patience} epochs: stopping")
                 break
+    if best_state is None:
+        raise ValueError("no epoch reached a finite validation loss: training diverged "
+                         "(try a smaller learning rate, or check the inputs for NaN)")
     model.load_state_dict(best_state)
     return history
 
