@@ -1,0 +1,431 @@
+"""Student/solution versions and autograding, on a tiny fixture chapter and on the real chapters.
+
+The fixture (tests/fixtures/book/fixture.md) is pure Python and grades in seconds. The real
+chapters (book/*.md with nbgrader cells) are marked slow: each is executed by nbgrader in the
+quick profile, and every execution is shared through session-scoped fixtures.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nlpcourse import cli
+from nlpcourse.grading import read_csv
+from nlpcourse.versions import find_chapters, generate_versions, read_chapter, repository_url
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE_BOOK = ROOT / "tests" / "fixtures" / "book"
+BOOK = ROOT / "book"
+REAL_CHAPTERS = [p.stem for p in find_chapters(BOOK)] if BOOK.exists() else []
+# The one real chapter that also gets a "one exercise wrong" submission (CI time).
+ONE_WRONG_CHAPTER = "day1_lstm_tagger" if "day1_lstm_tagger" in REAL_CHAPTERS else (REAL_CHAPTERS or [None])[0]
+
+PER_CELL_TIMEOUT = 8  # fixture grading: every fixture cell takes milliseconds
+SUBMISSION_TIMEOUT = 40  # fixture grading: wall-clock limit for one submission
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def cell_by_id(nb, grade_id):
+    return next(c for c in nb.cells if meta(c).get("grade_id") == grade_id)
+
+
+def auto_ids(nb) -> list[str]:
+    """grade_ids of the cells graded by tests (code grade cells that are not answers)."""
+    return [meta(c)["grade_id"] for c in nb.cells
+            if meta(c).get("grade") and c.cell_type == "code" and not meta(c).get("solution")]
+
+
+def points(nb) -> dict[str, float]:
+    return {meta(c)["grade_id"]: float(meta(c)["points"]) for c in nb.cells if meta(c).get("grade")}
+
+
+def regions(source: str, begin: str, end: str) -> list[str]:
+    """The lines strictly inside begin/end markers."""
+    inside, lines = False, []
+    for line in source.split("\n"):
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif inside:
+            lines.append(line)
+    return lines
+
+
+def secret_lines(md: Path) -> tuple[list[str], list[str]]:
+    """(solution lines, hidden-test lines) of a chapter's source that appear nowhere else in it.
+
+    Solution lines are those between the solution markers, or the whole cell for a solution
+    cell without markers (a free-text answer). Short or generic lines that also occur in the
+    public part of the chapter cannot tell a leak, so they are left out.
+    """
+    nb = read_chapter(md)
+    solution, hidden, public = [], [], []
+    for cell in nb.cells:
+        src = cell.source
+        sol = regions(src, "BEGIN SOLUTION", "END SOLUTION")
+        if meta(cell).get("solution") and not sol:
+            sol = src.split("\n")
+        hid = regions(src, "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+        secret = set(sol) | set(hid)
+        public += [ln.strip() for ln in src.split("\n") if ln not in secret]
+        solution += sol
+        hidden += hid
+    public_text = "\n".join(public)
+
+    def telling(lines):
+        kept = []
+        for line in (ln.strip() for ln in lines):
+            if len(line) >= 12 and line not in public_text and not line.startswith(("#", "```", ":")):
+                kept.append(line)
+        return kept
+
+    return telling(solution), telling(hidden)
+
+
+def notebook_text(path: Path) -> str:
+    return "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+
+
+def one_exercise_wrong(solution, lab) -> tuple[nbformat.NotebookNode, list[str]]:
+    """The solution notebook with its last code exercise put back to the stub.
+
+    Returns the notebook and the grade_ids that exercise's points come from: the grade cells
+    after that solution cell (the last exercise, so no later exercise builds on it).
+    """
+    nb = copy.deepcopy(solution)
+    indices = [i for i, c in enumerate(nb.cells) if meta(c).get("solution") and c.cell_type == "code"]
+    assert indices, "the chapter has no code exercise"
+    last = indices[-1]
+    grade_id = meta(nb.cells[last])["grade_id"]
+    nb.cells[last].source = cell_by_id(lab, grade_id).source
+    lost = [meta(c)["grade_id"] for c in nb.cells[last + 1:]
+            if meta(c).get("grade") and c.cell_type == "code" and not meta(c).get("solution")]
+    assert lost, f"exercise {grade_id} has no test cell after it"
+    return nb, lost
+
+
+def save(folder: Path, student: str, chapter: str, nb, nested: bool = False) -> None:
+    path = folder / student / (f"{chapter}/{chapter}.ipynb" if nested else f"{chapter}.ipynb")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+# --------------------------------------------------------------------------- generating the versions
+
+
+@pytest.fixture(scope="session")
+def fixture_versions(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fixture_versions")
+    generate_versions(FIXTURE_BOOK, out / "labs", out / "solutions")
+    return out
+
+
+def test_only_pages_with_exercises_are_chapters():
+    assert find_chapters(FIXTURE_BOOK) == [FIXTURE_BOOK / "fixture.md"]  # intro.md only shows the markup
+    for name in ("intro", "setup", "instructors"):
+        assert name not in REAL_CHAPTERS
+
+
+def test_versions_are_byte_identical_when_regenerated(fixture_versions, tmp_path):
+    generate_versions(FIXTURE_BOOK, tmp_path / "labs", tmp_path / "solutions")
+    for kind in ("labs", "solutions"):
+        first = (fixture_versions / kind / "fixture.ipynb").read_bytes()
+        assert first == (tmp_path / kind / "fixture.ipynb").read_bytes(), f"{kind}/fixture.ipynb changed"
+
+
+def test_versions_have_stable_ids_and_no_volatile_metadata(fixture_versions):
+    for kind in ("labs", "solutions"):
+        raw = json.loads((fixture_versions / kind / "fixture.ipynb").read_text())
+        assert set(raw["metadata"]) == {"kernelspec", "language_info"}
+        ids = [c["id"] for c in raw["cells"]]
+        assert len(set(ids)) == len(ids)
+        for c in raw["cells"]:
+            assert c["id"] == c["metadata"].get("nbgrader", {}).get("grade_id", c["id"])
+            assert set(c["metadata"]) <= {"deletable", "editable", "nbgrader", "tags"}
+            assert not c.get("outputs") and c.get("execution_count") is None
+        assert not any(re.fullmatch(r"[0-9a-f]{8}", i) for i in ids), "a random jupytext id survived"
+
+
+def test_first_cell_installs_nlpcourse_only_where_missing(fixture_versions):
+    for kind in ("labs", "solutions"):
+        first = nbformat.read(fixture_versions / kind / "fixture.ipynb", as_version=4).cells[0]
+        assert first.cell_type == "code"
+        assert 'find_spec("nlpcourse") is None' in first.source
+        assert f"%pip install -q \"nlpcourse @ git+{repository_url(ROOT)}\"" in first.source
+
+
+def test_student_version_has_stubs_and_no_secrets(fixture_versions):
+    lab_path = fixture_versions / "labs" / "fixture.ipynb"
+    solution_lines, hidden_lines = secret_lines(FIXTURE_BOOK / "fixture.md")
+    assert len(solution_lines) >= 4 and len(hidden_lines) >= 3  # the check is not empty
+    text = notebook_text(lab_path)
+    for line in solution_lines + hidden_lines:
+        assert line not in text, f"leaked into labs/: {line!r}"
+    lab = nbformat.read(lab_path, as_version=4)
+    assert "raise NotImplementedError()" in cell_by_id(lab, "fx-mean").source
+    assert cell_by_id(lab, "fx-why-max").source == "YOUR ANSWER HERE"
+    assert cell_by_id(lab, "fx-mean-hidden").source == ""  # the cell stays: nbgrader refills it
+
+
+def test_solution_version_has_solutions_and_no_hidden_tests(fixture_versions):
+    solution_lines, hidden_lines = secret_lines(FIXTURE_BOOK / "fixture.md")
+    text = notebook_text(fixture_versions / "solutions" / "fixture.ipynb")
+    for line in solution_lines:
+        assert line in text, f"missing from solutions/: {line!r}"
+    for line in hidden_lines:
+        assert line not in text, f"hidden test leaked into solutions/: {line!r}"
+    assert "assert mean([1, 2, 3]) == 2" in text  # visible tests stay
+
+
+def test_cli_check_finds_drift(tmp_path, capsys):
+    labs, sols = tmp_path / "labs", tmp_path / "solutions"
+    args = ["--book", str(FIXTURE_BOOK), "--labs", str(labs), "--solutions", str(sols)]
+    assert cli.main(["assignments", *args]) == 0
+    assert cli.main(["assignments", *args, "--check"]) == 0
+    (labs / "fixture.ipynb").write_bytes((labs / "fixture.ipynb").read_bytes().replace(b"mean", b"average"))
+    (sols / "stale.ipynb").write_text("{}")
+    assert cli.main(["assignments", *args, "--check"]) == 1
+    out = capsys.readouterr().out
+    assert "labs/fixture.ipynb: differs" in out and "stale.ipynb: no chapter" in out
+
+
+# --------------------------------------------------------------------------- grading the fixture
+
+HOSTILE = {  # student: (status, auto score per grade_id (None: all full marks), words the reason must hold)
+    "alice": ("graded", None, []),
+    "bob": ("graded", "zero", ["NotImplementedError"]),
+    "carol": ("graded", {"fx-logsumexp-tests": 0, "fx-logsumexp-hidden": 0}, ["NotImplementedError"]),
+    "dave": ("flagged", {"fx-mean-tests": 0, "fx-mean-hidden": 0}, ["locked cell fx-mean-tests was edited"]),
+    "erin": ("flagged", {"fx-mean-tests": 0, "fx-mean-hidden": 0}, ["graded cell fx-mean-tests was deleted"]),
+    "frank": ("flagged", {"fx-logsumexp-tests": 0, "fx-logsumexp-hidden": 0}, ["time limit", "interrupted"]),
+    "grace": ("graded", "zero", ["ModuleNotFoundError", "no_such_module_xyz"]),
+    "heidi": ("rejected", "zero", ["not valid JSON"]),
+    "ivan": ("flagged", None, ["grade_id fx-logsumexp appears 2 times"]),
+    "judy": ("failed", "zero", ["killed its Python kernel"]),
+    "oscar": ("failed", "zero", ["did not stop when interrupted"]),
+    "peggy": ("flagged", None, ["unknown grade_id 'made-up'", "graded cell fx-mean-tests was deleted"]),
+    "trent": ("failed", "zero", [f"{SUBMISSION_TIMEOUT} s limit"]),
+    "victor": ("graded", None, []),  # graded after trent's process was killed: the restart works
+}
+WRONG_MEAN = "def mean(xs):\n    return 0.0"
+
+
+def hostile_submissions(folder: Path, lab, solution) -> None:
+    """One folder of submissions: good ones, wrong ones, and every kind of broken one."""
+    def variant(base=solution):
+        return copy.deepcopy(base)
+
+    save(folder, "alice", "fixture", solution)
+    save(folder, "bob", "fixture", lab)
+    save(folder, "carol", "fixture", one_exercise_wrong(solution, lab)[0])
+    nb = variant()
+    cell_by_id(nb, "fx-mean").source = WRONG_MEAN
+    cell_by_id(nb, "fx-mean-tests").source = "assert True"  # edits the test to pass anyway
+    save(folder, "dave", "fixture", nb)
+    nb = variant()
+    cell_by_id(nb, "fx-mean").source = WRONG_MEAN
+    nb.cells.remove(cell_by_id(nb, "fx-mean-tests"))  # deletes the test
+    save(folder, "erin", "fixture", nb)
+    nb = variant()
+    cell_by_id(nb, "fx-logsumexp").source = "def log_sum_exp(xs):\n    while True:\n        pass"
+    save(folder, "frank", "fixture", nb)
+    nb = variant()
+    setup = next(c for c in nb.cells if "import math" in c.source)
+    setup.source = "import no_such_module_xyz\n" + setup.source  # fails before `math` exists
+    save(folder, "grace", "fixture", nb)
+    (folder / "heidi").mkdir()
+    (folder / "heidi" / "fixture.ipynb").write_text(nbformat.writes(solution)[:700])  # truncated upload
+    nb = variant()
+    i = nb.cells.index(cell_by_id(nb, "fx-logsumexp"))
+    nb.cells.insert(i, copy.deepcopy(nb.cells[i]))  # pasted twice: same grade_id, same cell id
+    (folder / "ivan").mkdir()
+    (folder / "ivan" / "fixture.ipynb").write_text(json.dumps(nb, indent=1))
+    nb = variant()
+    cell_by_id(nb, "fx-logsumexp").source = "import os\nos._exit(1)"
+    save(folder, "judy", "fixture", nb)
+    save(folder, "karl", "no_such_chapter", solution)
+    nb = variant()
+    cell_by_id(nb, "fx-logsumexp").source = (
+        "def log_sum_exp(xs):\n    import signal\n"
+        "    signal.signal(signal.SIGINT, lambda *args: None)  # ignores the interrupt\n"
+        "    while True:\n        pass"
+    )
+    save(folder, "oscar", "fixture", nb)
+    nb = variant()
+    cell_by_id(nb, "fx-mean-tests").metadata.nbgrader["grade_id"] = "made-up"
+    save(folder, "peggy", "fixture", nb)
+    nb = variant()
+    for _ in range(10):  # each cell under the per-cell limit, together past the submission's
+        nb.cells.append(nbformat.v4.new_code_cell(f"import time\ntime.sleep({PER_CELL_TIMEOUT * 0.6:g})"))
+    save(folder, "trent", "fixture", nb)
+    save(folder, "victor", "fixture", solution, nested=True)
+
+
+@pytest.fixture(scope="session")
+def fixture_grades(fixture_versions, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fixture_grading")
+    lab = nbformat.read(fixture_versions / "labs" / "fixture.ipynb", as_version=4)
+    solution = nbformat.read(fixture_versions / "solutions" / "fixture.ipynb", as_version=4)
+    hostile_submissions(out / "submissions", lab, solution)
+    code = cli.main([
+        "grade", str(out / "submissions"), "--out", str(out / "grades.csv"), "--feedback", str(out / "feedback"),
+        "--book", str(FIXTURE_BOOK), "--course-dir", str(out / "course"), "--config", str(ROOT / "nbgrader_config.py"),
+        "--timeout", str(PER_CELL_TIMEOUT), "--submission-timeout", str(SUBMISSION_TIMEOUT),
+    ])
+    assert code == 0
+    return out, read_csv(out / "grades.csv"), lab
+
+
+@pytest.mark.parametrize("student", sorted(HOSTILE))
+def test_each_submission_gets_a_score_and_a_reason(fixture_grades, student):
+    out, rows, lab = fixture_grades
+    status, expected, words = HOSTILE[student]
+    row = rows[(student, "fixture")]
+    assert row["status"] == status, row
+    full = points(lab)
+    for grade_id in auto_ids(lab):
+        if expected == "zero":
+            want = 0
+        elif expected is None:
+            want = full[grade_id]
+        else:
+            want = expected.get(grade_id, full[grade_id])
+        assert float(row[grade_id]) == want, f"{student} {grade_id}: {row[grade_id]} != {want} ({row['reason']})"
+    assert float(row["auto_score"]) == sum(float(row[g]) for g in auto_ids(lab))
+    for word in words:
+        assert word in row["reason"], f"{student}: {word!r} not in {row['reason']!r}"
+    if status == "graded" and expected is None:
+        assert row["reason"] == ""
+    assert (out / "feedback" / student / "fixture.html").exists()
+
+
+def test_one_wrong_exercise_loses_exactly_its_points(fixture_versions, fixture_grades):
+    _, rows, lab = fixture_grades
+    solution = nbformat.read(fixture_versions / "solutions" / "fixture.ipynb", as_version=4)
+    _, lost = one_exercise_wrong(solution, lab)
+    assert lost == ["fx-logsumexp-tests", "fx-logsumexp-hidden"]
+    right, wrong = rows[("alice", "fixture")], rows[("carol", "fixture")]
+    assert float(right["auto_score"]) - float(wrong["auto_score"]) == sum(points(lab)[g] for g in lost)
+
+
+def test_csv_has_a_row_per_submission_and_a_column_per_graded_cell(fixture_grades):
+    out, rows, lab = fixture_grades
+    assert set(rows) == {(s, "fixture") for s in HOSTILE} | {("karl", "no_such_chapter")}
+    header = (out / "grades.csv").read_text().splitlines()[0].split(",")
+    assert header[:3] == ["student", "chapter", "status"] and header[-1] == "reason"
+    assert [h for h in header if h.startswith("fx-")] == list(points(lab))
+    assert rows[("karl", "no_such_chapter")]["status"] == "rejected"
+    assert rows[("alice", "fixture")]["fx-why-max"] == ""  # an answer waits for manual grading
+    assert rows[("alice", "fixture")]["manual_pending"] == "1"
+    assert rows[("bob", "fixture")]["fx-why-max"] == "0"  # nbgrader scores an untouched answer 0
+
+
+def test_grading_runs_the_quick_profile_and_writes_feedback(fixture_grades):
+    out, _, _ = fixture_grades
+    graded = out / "course" / "autograded" / "alice" / "fixture" / "fixture.ipynb"
+    outputs = "".join(o.get("text", "") for c in nbformat.read(graded, as_version=4).cells for o in c.get("outputs", []))
+    assert "profile: quick" in outputs
+    feedback = (out / "feedback" / "alice" / "fixture.html").read_text()
+    assert "fx-mean-tests" in feedback and "profile: quick" in feedback
+    assert "not valid JSON" in (out / "feedback" / "heidi" / "fixture.html").read_text()
+
+
+# --------------------------------------------------------------------------- the real chapters
+
+
+@pytest.fixture(scope="session")
+def real_versions(tmp_path_factory):
+    out = tmp_path_factory.mktemp("real_versions")
+    generate_versions(BOOK, out / "labs", out / "solutions")
+    return out
+
+
+@pytest.fixture(scope="session")
+def real_grades(real_versions, tmp_path_factory):
+    """Grade every real chapter's solution and student versions once (and one wrong exercise)."""
+    if "NLPCOURSE_DATA" not in os.environ and (ROOT.parent / "shared" / "data").is_dir():
+        os.environ["NLPCOURSE_DATA"] = str(ROOT.parent / "shared" / "data")
+    out = tmp_path_factory.mktemp("real_grading")
+    subs = out / "submissions"
+    for chapter in REAL_CHAPTERS:
+        lab = nbformat.read(real_versions / "labs" / f"{chapter}.ipynb", as_version=4)
+        solution = nbformat.read(real_versions / "solutions" / f"{chapter}.ipynb", as_version=4)
+        save(subs, "solution", chapter, solution)
+        save(subs, "student", chapter, lab)
+        if chapter == ONE_WRONG_CHAPTER:
+            save(subs, "one-wrong", chapter, one_exercise_wrong(solution, lab)[0])
+    assert cli.main(["grade", str(subs), "--out", str(out / "grades.csv"), "--book", str(BOOK),
+                     "--course-dir", str(out / "course")]) == 0
+    return read_csv(out / "grades.csv")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", REAL_CHAPTERS)
+def test_committed_versions_match_the_book(real_versions, chapter):
+    for kind in ("labs", "solutions"):
+        committed = ROOT / kind / f"{chapter}.ipynb"
+        assert committed.exists(), f"{committed} missing: run `nlpcourse assignments` and commit"
+        fresh = (real_versions / kind / f"{chapter}.ipynb").read_bytes()
+        assert committed.read_bytes() == fresh, f"{committed} drifted from book/: run `nlpcourse assignments`"
+
+
+@pytest.mark.slow
+def test_no_stale_committed_versions():
+    for kind in ("labs", "solutions"):
+        stale = {p.stem for p in (ROOT / kind).glob("*.ipynb")} - set(REAL_CHAPTERS)
+        assert not stale, f"{kind}/ holds notebooks of no chapter: {sorted(stale)}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", REAL_CHAPTERS)
+def test_real_versions_keep_their_secrets(real_versions, chapter):
+    solution_lines, hidden_lines = secret_lines(BOOK / f"{chapter}.md")
+    assert solution_lines, f"{chapter}: no solution line to look for"
+    lab = notebook_text(real_versions / "labs" / f"{chapter}.ipynb")
+    sol = notebook_text(real_versions / "solutions" / f"{chapter}.ipynb")
+    for line in solution_lines:
+        assert line not in lab, f"{chapter}: solution leaked into labs/: {line!r}"
+        assert line in sol, f"{chapter}: solution missing from solutions/: {line!r}"
+    for line in hidden_lines:
+        assert line not in lab and line not in sol, f"{chapter}: hidden test leaked: {line!r}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", REAL_CHAPTERS)
+def test_real_solution_gets_full_marks_and_stub_gets_zero(real_versions, real_grades, chapter):
+    lab = nbformat.read(real_versions / "labs" / f"{chapter}.ipynb", as_version=4)
+    full = points(lab)
+    ids = auto_ids(lab)
+    assert ids, f"{chapter} has no autograded cell"
+    solution, student = real_grades[("solution", chapter)], real_grades[("student", chapter)]
+    assert solution["status"] == "graded", solution["reason"]
+    for grade_id in ids:
+        assert float(solution[grade_id]) == full[grade_id], f"solution loses {grade_id}: {solution['reason']}"
+        assert float(student[grade_id]) == 0, f"the untouched stub scores on {grade_id}"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(ONE_WRONG_CHAPTER is None, reason="no real chapter yet")
+def test_real_one_wrong_exercise_loses_exactly_its_points(real_versions, real_grades):
+    chapter = ONE_WRONG_CHAPTER
+    lab = nbformat.read(real_versions / "labs" / f"{chapter}.ipynb", as_version=4)
+    solution = nbformat.read(real_versions / "solutions" / f"{chapter}.ipynb", as_version=4)
+    _, lost = one_exercise_wrong(solution, lab)
+    row, full = real_grades[("one-wrong", chapter)], points(lab)
+    for grade_id in auto_ids(lab):
+        want = 0 if grade_id in lost else full[grade_id]
+        assert float(row[grade_id]) == want, f"{grade_id}: {row[grade_id]} != {want} ({row['reason']})"
