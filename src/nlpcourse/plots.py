@@ -9,9 +9,23 @@ from __future__ import annotations
 from collections import Counter
 from typing import Sequence
 
-import matplotlib.pyplot  # noqa: F401  (in Jupyter, sets up the display of figures)
 import numpy as np
 from matplotlib.figure import Figure
+
+
+def _show_figures_in_notebooks() -> None:
+    """In a Jupyter kernel, display a returned Figure as a PNG image (not as its repr)."""
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        select_figure_formats(shell, {"png"})
+
+
+_show_figures_in_notebooks()
 
 def plot_history(history, title: str = "") -> Figure:
     """Loss and accuracy per epoch, training beside validation, best epoch marked."""
