@@ -11,6 +11,7 @@ import copy
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -342,6 +343,26 @@ def test_grading_runs_the_quick_profile_and_writes_feedback(fixture_grades):
     feedback = (out / "feedback" / "alice" / "fixture.html").read_text()
     assert "fx-mean-tests" in feedback and "profile: quick" in feedback
     assert "not valid JSON" in (out / "feedback" / "heidi" / "fixture.html").read_text()
+
+
+def test_manual_grades_survive_a_regrade(fixture_grades, tmp_path):
+    """The documented workflow: grade, give manual points in formgrader, grade again."""
+    from nbgrader.api import Gradebook
+
+    out, _, _ = fixture_grades
+    course = out / "course"
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.find_grade("fx-why-max", "fixture", "fixture", "alice").manual_score = 0.5  # as formgrader does
+        gb.db.commit()
+    subs = tmp_path / "submissions"
+    shutil.copytree(out / "submissions" / "alice", subs / "alice")
+    assert cli.main([
+        "grade", str(subs), "--out", str(tmp_path / "again.csv"), "--book", str(FIXTURE_BOOK),
+        "--course-dir", str(course), "--config", str(ROOT / "nbgrader_config.py"), "--timeout", str(PER_CELL_TIMEOUT),
+    ]) == 0
+    row = read_csv(tmp_path / "again.csv")[("alice", "fixture")]
+    assert row["fx-why-max"] == "0.5" and row["manual_pending"] == "0"
+    assert float(row["score"]) == float(row["auto_max_score"]) + 0.5
 
 
 # --------------------------------------------------------------------------- the real chapters

@@ -1,6 +1,7 @@
 """The ``nlpcourse`` command: release student/solution versions and grade submissions.
 
     nlpcourse assignments [--check]
+    nlpcourse course
     nlpcourse grade SUBMISSIONS_DIR --out grades.csv [--feedback DIR]
 
 Run from the repository root (or pass ``--book``). See book/instructors.md.
@@ -30,6 +31,14 @@ def _assignments(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     print(f"{len(chapters)} chapter(s) -> {args.labs}/ and {args.solutions}/ in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def _course(args: argparse.Namespace) -> int:
+    from .grading import prepare_course
+
+    course_dir, releases = prepare_course(args.book, args.course_dir, args.config)
+    print(f"{course_dir}: {len(releases)} assignment(s) in release/: {', '.join(releases)}")
     return 0
 
 
@@ -65,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true",
                    help="write nothing; exit 1 if labs/ or solutions/ differ from a fresh generation")
     p.set_defaults(func=_assignments)
+
+    p = sub.add_parser("course", help="build the nbgrader course directory (source/, release/, gradebook)")
+    p.add_argument("--book", default="book", type=Path, help="folder of MyST chapters (default: book)")
+    p.add_argument("--course-dir", type=Path,
+                   help="nbgrader course directory (default: _build/nbgrader/course beside the book)")
+    p.add_argument("--config", type=Path,
+                   help="nbgrader settings (default: nbgrader_config.py beside the book folder)")
+    p.set_defaults(func=_course)
 
     p = sub.add_parser("grade", help="autograde <student>/<chapter>.ipynb submissions into a CSV")
     p.add_argument("submissions", type=Path, help="folder of <student>/<chapter>.ipynb")

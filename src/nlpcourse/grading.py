@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 
-from .versions import DEFAULT_REPOSITORY, build_course, find_chapters, nbgrader_env, repository_url
+from .versions import build_course, find_chapters, nbgrader_env, repository_url
 
 STUDENT_TIMEOUT_S = 3600  # wall-clock limit for one submission, all cells together
 GRADING_PROFILE = "quick"
@@ -435,15 +435,17 @@ def _grade_into(
         result.status, result.problems = "rejected", [f"not a Jupyter notebook ({_short(err)}): scored 0"]
         return None
 
-    submitted = course_dir / "submitted" / sub.student / sub.chapter
-    for folder in (submitted, course_dir / "autograded" / sub.student / sub.chapter,
+    # nbgrader grades <course>/submitted/<student>/<chapter>/<chapter>.ipynb. The submission may
+    # already be there (after `nbgrader collect`), so it is written from memory, never deleted.
+    for folder in (course_dir / "autograded" / sub.student / sub.chapter,
                    course_dir / "feedback" / sub.student / sub.chapter):
         shutil.rmtree(folder, ignore_errors=True)
-    submitted.mkdir(parents=True)
+    submitted = course_dir / "submitted" / sub.student / sub.chapter / f"{sub.chapter}.ipynb"
+    submitted.parent.mkdir(parents=True, exist_ok=True)
     if repaired is None:
-        shutil.copyfile(sub.path, submitted / f"{sub.chapter}.ipynb")
+        submitted.write_text(text, encoding="utf-8")
     else:
-        nbformat.write(repaired, submitted / f"{sub.chapter}.ipynb")
+        submitted.write_text(nbformat.writes(repaired), encoding="utf-8")
 
     outcome, failure = process.run(sub.chapter, sub.student, feedback, wall_timeout)
     if outcome is not None and not outcome["autograde"]["success"]:
@@ -476,6 +478,36 @@ def _write_feedback(course_dir: Path, sub: Submission, result: Result, outcome, 
     )
 
 
+def default_course_dir(book_dir: str | Path) -> Path:
+    return Path(book_dir).resolve().parent / "_build" / "nbgrader" / "course"
+
+
+def prepare_course(
+    book_dir: str | Path = "book",
+    course_dir: str | Path | None = None,
+    nbgrader_config: str | Path | None = None,
+    timeout: int | None = None,
+    log=print,
+) -> tuple[Path, dict[str, nbformat.NotebookNode]]:
+    """Build (or refresh) the nbgrader course directory from ``book/``.
+
+    Returns the course directory and each chapter's released notebook. The directory then
+    serves nbgrader's own commands too (``release_assignment``, ``collect``, formgrader).
+    """
+    book_dir = Path(book_dir)
+    root = book_dir.resolve().parent
+    course_dir = Path(course_dir or default_course_dir(book_dir)).resolve()
+    repo_config = Path(nbgrader_config) if nbgrader_config else root / "nbgrader_config.py"
+    os.environ["NLPCOURSE_PROFILE"] = GRADING_PROFILE
+    nbgrader_env()
+    chapters = find_chapters(book_dir)
+    log(f"building the course directory {course_dir} from {len(chapters)} chapter(s) in {book_dir}")
+    course = build_course(
+        chapters, course_dir, repository_url(root), repo_config if repo_config.exists() else None, timeout
+    )
+    return course_dir, {name: release for name, (_, release) in course.items()}
+
+
 def grade(
     submissions_dir: str | Path,
     out_csv: str | Path,
@@ -493,19 +525,7 @@ def grade(
     gradebook, so manual grades given in nbgrader's formgrader survive a re-run. ``timeout``
     overrides the per-cell limit of ``nbgrader_config.py`` (by default the one beside ``book/``).
     """
-    book_dir = Path(book_dir)
-    root = book_dir.resolve().parent
-    course_dir = (Path(course_dir) if course_dir else root / "_build" / "nbgrader" / "course").resolve()
-    repo_config = Path(nbgrader_config) if nbgrader_config else root / "nbgrader_config.py"
-    os.environ["NLPCOURSE_PROFILE"] = GRADING_PROFILE
-    nbgrader_env()
-    chapters = find_chapters(book_dir)
-    log(f"building the course directory {course_dir} from {len(chapters)} chapter(s) in {book_dir}")
-    course = build_course(
-        chapters, course_dir, repository_url(root) if root else DEFAULT_REPOSITORY,
-        repo_config if repo_config.exists() else None, timeout,
-    )
-    releases = {name: release for name, (_, release) in course.items()}
+    course_dir, releases = prepare_course(book_dir, course_dir, nbgrader_config, timeout, log)
     results = []
     process = GradingProcess(course_dir, course_dir / "grading.log")
     try:
