@@ -18,6 +18,8 @@ c.CourseDirectory.root = str(HERE / "_build" / "nbgrader" / "course")
 # Grading runs the quick profile: subsets and few epochs, each chapter a few minutes on CPU.
 # The kernels nbgrader starts inherit this environment.
 os.environ["NLPCOURSE_PROFILE"] = "quick"
+# No progress bars: they write to stderr, and nbgrader scores a test cell with stderr output 0.
+os.environ["NLPCOURSE_PROGRESS"] = "0"
 
 # Per-cell limit (nbgrader's default is 30 s). A quick-profile training cell takes up to about
 # a minute on 2 CPU cores; 10 minutes leaves room for a slow machine and still stops a

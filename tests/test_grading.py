@@ -375,23 +375,34 @@ def real_versions(tmp_path_factory):
     return out
 
 
+class RealGrades:
+    """Grades each real chapter's solution and student versions once, when a test first asks
+    (plus one wrong exercise for ONE_WRONG_CHAPTER); ``pytest -k day1`` grades Day 1 only."""
+
+    def __init__(self, versions: Path, out: Path):
+        self.versions, self.out, self.rows = versions, out, {}
+
+    def __call__(self, chapter: str) -> dict[tuple[str, str], dict[str, str]]:
+        if chapter not in self.rows:
+            lab = nbformat.read(self.versions / "labs" / f"{chapter}.ipynb", as_version=4)
+            solution = nbformat.read(self.versions / "solutions" / f"{chapter}.ipynb", as_version=4)
+            subs = self.out / chapter / "submissions"
+            save(subs, "solution", chapter, solution)
+            save(subs, "student", chapter, lab)
+            if chapter == ONE_WRONG_CHAPTER:
+                save(subs, "one-wrong", chapter, one_exercise_wrong(solution, lab)[0])
+            csv_path = self.out / chapter / "grades.csv"
+            assert cli.main(["grade", str(subs), "--out", str(csv_path), "--book", str(BOOK),
+                             "--course-dir", str(self.out / chapter / "course")]) == 0
+            self.rows[chapter] = read_csv(csv_path)
+        return self.rows[chapter]
+
+
 @pytest.fixture(scope="session")
 def real_grades(real_versions, tmp_path_factory):
-    """Grade every real chapter's solution and student versions once (and one wrong exercise)."""
     if "NLPCOURSE_DATA" not in os.environ and (ROOT.parent / "shared" / "data").is_dir():
         os.environ["NLPCOURSE_DATA"] = str(ROOT.parent / "shared" / "data")
-    out = tmp_path_factory.mktemp("real_grading")
-    subs = out / "submissions"
-    for chapter in REAL_CHAPTERS:
-        lab = nbformat.read(real_versions / "labs" / f"{chapter}.ipynb", as_version=4)
-        solution = nbformat.read(real_versions / "solutions" / f"{chapter}.ipynb", as_version=4)
-        save(subs, "solution", chapter, solution)
-        save(subs, "student", chapter, lab)
-        if chapter == ONE_WRONG_CHAPTER:
-            save(subs, "one-wrong", chapter, one_exercise_wrong(solution, lab)[0])
-    assert cli.main(["grade", str(subs), "--out", str(out / "grades.csv"), "--book", str(BOOK),
-                     "--course-dir", str(out / "course")]) == 0
-    return read_csv(out / "grades.csv")
+    return RealGrades(real_versions, tmp_path_factory.mktemp("real_grading"))
 
 
 @pytest.mark.slow
@@ -432,7 +443,8 @@ def test_real_solution_gets_full_marks_and_stub_gets_zero(real_versions, real_gr
     full = points(lab)
     ids = auto_ids(lab)
     assert ids, f"{chapter} has no autograded cell"
-    solution, student = real_grades[("solution", chapter)], real_grades[("student", chapter)]
+    rows = real_grades(chapter)
+    solution, student = rows[("solution", chapter)], rows[("student", chapter)]
     assert solution["status"] == "graded", solution["reason"]
     for grade_id in ids:
         assert float(solution[grade_id]) == full[grade_id], f"solution loses {grade_id}: {solution['reason']}"
@@ -446,7 +458,7 @@ def test_real_one_wrong_exercise_loses_exactly_its_points(real_versions, real_gr
     lab = nbformat.read(real_versions / "labs" / f"{chapter}.ipynb", as_version=4)
     solution = nbformat.read(real_versions / "solutions" / f"{chapter}.ipynb", as_version=4)
     _, lost = one_exercise_wrong(solution, lab)
-    row, full = real_grades[("one-wrong", chapter)], points(lab)
+    row, full = real_grades(chapter)[("one-wrong", chapter)], points(lab)
     for grade_id in auto_ids(lab):
         want = 0 if grade_id in lost else full[grade_id]
         assert float(row[grade_id]) == want, f"{grade_id}: {row[grade_id]} != {want} ({row['reason']})"

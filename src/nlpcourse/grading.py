@@ -250,7 +250,8 @@ class GradingProcess:
         self.proc: subprocess.Popen | None = None
 
     def _start(self) -> None:
-        env = dict(os.environ, NLPCOURSE_PROFILE=GRADING_PROFILE, PYTHONUNBUFFERED="1")
+        # Quick profile; no progress bars: nbgrader scores a test cell that writes to stderr 0.
+        env = dict(os.environ, NLPCOURSE_PROFILE=GRADING_PROFILE, NLPCOURSE_PROGRESS="0", PYTHONUNBUFFERED="1")
         env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
         src = str(Path(__file__).resolve().parents[1])  # this package, also when not installed
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -488,11 +489,13 @@ def prepare_course(
     nbgrader_config: str | Path | None = None,
     timeout: int | None = None,
     log=print,
+    only: set[str] | None = None,
 ) -> tuple[Path, dict[str, nbformat.NotebookNode]]:
     """Build (or refresh) the nbgrader course directory from ``book/``.
 
-    Returns the course directory and each chapter's released notebook. The directory then
-    serves nbgrader's own commands too (``release_assignment``, ``collect``, formgrader).
+    Returns the course directory and each chapter's released notebook (of the chapters named
+    in ``only``, when given). The directory then serves nbgrader's own commands too
+    (``release_assignment``, ``collect``, formgrader).
     """
     book_dir = Path(book_dir)
     root = book_dir.resolve().parent
@@ -501,6 +504,8 @@ def prepare_course(
     os.environ["NLPCOURSE_PROFILE"] = GRADING_PROFILE
     nbgrader_env()
     chapters = find_chapters(book_dir)
+    if only is not None:
+        chapters = [c for c in chapters if c.stem in only]
     log(f"building the course directory {course_dir} from {len(chapters)} chapter(s) in {book_dir}")
     course = build_course(
         chapters, course_dir, repository_url(root), repo_config if repo_config.exists() else None, timeout
@@ -525,11 +530,14 @@ def grade(
     gradebook, so manual grades given in nbgrader's formgrader survive a re-run. ``timeout``
     overrides the per-cell limit of ``nbgrader_config.py`` (by default the one beside ``book/``).
     """
-    course_dir, releases = prepare_course(book_dir, course_dir, nbgrader_config, timeout, log)
+    submissions = find_submissions(submissions_dir)
+    course_dir, releases = prepare_course(
+        book_dir, course_dir, nbgrader_config, timeout, log, only={s.chapter for s in submissions}
+    )
     results = []
     process = GradingProcess(course_dir, course_dir / "grading.log")
     try:
-        for sub in find_submissions(submissions_dir):
+        for sub in submissions:
             log(f"grading {sub.student}/{sub.chapter} ...")
             result = grade_one(
                 sub, course_dir, releases.get(sub.chapter),

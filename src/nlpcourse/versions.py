@@ -190,10 +190,23 @@ def nbgrader_api(course_dir: Path):
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
+    from nbgrader.exchange import ExchangeError, ExchangeFactory
+
+    class NoExchange(ExchangeFactory):
+        """nlpcourse moves no files through nbgrader's exchange; without this stand-in the API
+        probes the default exchange folder at start and logs a CRITICAL error when it is absent."""
+
+        def List(self, *args, **kwargs):  # noqa: N802 (nbgrader's name)
+            class Unused:
+                def start(self):
+                    raise ExchangeError("the exchange is not used here")
+
+            return Unused()
+
     config = load_course_config(course_dir)
     coursedir = CourseDirectory(config=config)
     coursedir.root = str(course_dir.resolve())
-    return NbGraderAPI(coursedir=coursedir, config=config)
+    return NbGraderAPI(coursedir=coursedir, exchange=NoExchange(config=config), config=config)
 
 
 def build_course(
