@@ -41,8 +41,12 @@ def seed_everything(seed: int) -> None:
 def device() -> torch.device:
     """The device to train on: the GPU when there is one, else the CPU.
 
-    ``NLPCOURSE_DEVICE`` (e.g. ``cpu``) overrides the choice.
+    ``NLPCOURSE_DEVICE`` (e.g. ``cpu``) overrides the choice. Also makes the CPU flush
+    denormal floats to zero: backpropagating an LSTM through hundreds of steps produces
+    them, and on many CPUs each costs ~100 cycles (a measured 12x slower IMDB epoch here),
+    while results do not change.
     """
+    torch.set_flush_denormal(True)
     forced = os.environ.get("NLPCOURSE_DEVICE")
     if forced:
         return torch.device(forced)
