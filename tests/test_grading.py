@@ -221,6 +221,7 @@ HOSTILE = {  # student: (status, auto score per grade_id (None: all full marks),
     "peggy": ("flagged", None, ["unknown grade_id 'made-up'", "graded cell fx-mean-tests was deleted"]),
     "trent": ("failed", "zero", [f"{SUBMISSION_TIMEOUT} s limit"]),
     "victor": ("graded", None, []),  # graded after trent's process was killed: the restart works
+    "wendy": ("graded", {"fx-mean-tests": 0, "fx-mean-hidden": 0}, ["fx-mean-tests: wrote to stderr"]),
 }
 WRONG_MEAN = "def mean(xs):\n    return 0.0"
 
@@ -274,6 +275,11 @@ def hostile_submissions(folder: Path, lab, solution) -> None:
         nb.cells.append(nbformat.v4.new_code_cell(f"import time\ntime.sleep({PER_CELL_TIMEOUT * 0.6:g})"))
     save(folder, "trent", "fixture", nb)
     save(folder, "victor", "fixture", solution, nested=True)
+    nb = variant()
+    cell_by_id(nb, "fx-mean").source = (  # right answer, but nbgrader fails a test cell with stderr output
+        "import sys\n\ndef mean(xs):\n    print('debug:', xs, file=sys.stderr)\n    return math.fsum(xs) / len(xs)"
+    )
+    save(folder, "wendy", "fixture", nb)
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,9 @@
 
 Submissions are ``<student>/<chapter>.ipynb`` (or nbgrader's own
 ``<student>/<chapter>/<chapter>.ipynb``). The course directory is built from ``book/``
-(see :mod:`nlpcourse.versions`), then every submission is graded **on its own**, in its own
-process with a wall-clock limit: a raw ``nbgrader autograde`` over a folder stops at the
+(see :mod:`nlpcourse.versions`), then every submission is graded **on its own**: one
+``autograde`` call each, in a child process watched by a wall-clock limit, killed and
+restarted when a submission hangs it. A raw ``nbgrader autograde`` over a folder stops at the
 first notebook whose metadata it rejects, and a notebook that hangs or kills its kernel must
 not cost the other students their grades.
 
