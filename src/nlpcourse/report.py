@@ -9,6 +9,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
 from . import config
 
 
@@ -16,8 +19,11 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
     """Make ``value`` quotable in the book's prose as ``{glue:text}`name```.
 
     Outside a Jupyter Book build (a learner's Jupyter, Colab) myst-nb may be absent: then this
-    does nothing. Returns ``value`` so it can wrap an expression.
+    does nothing. NumPy and 0-d PyTorch scalars are stored as Python numbers, so format specs
+    such as ``:.1%`` work on them. Returns ``value`` so it can wrap an expression.
     """
+    if isinstance(value, np.generic) or (isinstance(value, torch.Tensor) and value.dim() == 0):
+        value = value.item()
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
