@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,3 +43,12 @@ def offline(mirror, cache_dir, monkeypatch) -> Path:
     """Point ``NLPCOURSE_DATA`` at the mirror (and the cache at a private folder)."""
     monkeypatch.setenv("NLPCOURSE_DATA", str(mirror))
     return mirror
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny tensors: one thread is faster, and far faster on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
