@@ -77,3 +77,14 @@ def test_chapter_has_a_figure_and_folded_solutions(build, source):
     assert len(folded) >= len(solutions), f"{source.stem}: {len(solutions)} solutions, {len(folded)} folded cells"
     for cell in folded:
         assert cell.select_one("details"), f"{source.stem}: a hide-input cell is not behind a toggle"
+
+
+@pytest.mark.parametrize("source", [p for p in notebook_sources() if p.stem != "results"], ids=lambda p: p.stem)
+def test_chapter_links_to_its_student_notebook(build, source):
+    page = BeautifulSoup((HTML / "book" / f"{source.stem}.html").read_text(), "html.parser")
+    targets = [link.get("href", "") for link in page.select("a")]
+    notebook = f"labs/{source.stem}.ipynb"
+    assert (ROOT / notebook).exists(), f"{notebook} was not generated"
+    for service in ("colab.research.google.com", "mybinder.org", "raw.githubusercontent.com"):
+        assert any(service in href and source.stem in href for href in targets), \
+            f"{source.stem} has no {service} link to {notebook}"
