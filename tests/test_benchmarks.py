@@ -45,6 +45,7 @@ def test_write_results_writes_json_and_a_markdown_table(tmp_path, monkeypatch):
     monkeypatch.setattr(_common, "RESULTS", tmp_path)
     rows = [{"strategy": "naive", "epoch s": 2.0}, {"strategy": "exact", "epoch s": 1.0}]
     path = _common.write_results("demo", rows, {"device": "cpu"}, "a note")
-    assert json.loads((tmp_path / "demo.json").read_text())["rows"] == rows
+    written = json.loads((tmp_path / "demo.json").read_text())
+    assert written["rows"] == rows and written["note"] == "a note"
     table = path.read_text()
     assert "| strategy | epoch s |" in table and "| exact | 1 |" in table and "device: cpu" in table
