@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from jupyter_cache import get_cache
-from jupyter_cache.base import CacheBundleIn
-from myst_nb.core.read import read_myst_markdown_notebook
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from nlpcourse import book_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -43,7 +42,7 @@ def execute(path: Path) -> Run:
     """Run ``path`` top to bottom in the quick profile; on success, cache it for the book."""
     os.environ["NLPCOURSE_PROFILE"] = "quick"
     os.environ["NLPCOURSE_PROGRESS"] = "0"
-    notebook = read_myst_markdown_notebook(path.read_text(), path=str(path))
+    notebook = book_cache.read_chapter(path)
     client = NotebookClient(notebook, timeout=900, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
@@ -54,7 +53,5 @@ def execute(path: Path) -> Run:
         error = str(failure)
     seconds = time.perf_counter() - start
     if error is None:
-        get_cache(str(EXECUTION_CACHE)).cache_notebook_bundle(
-            CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds}),
-            check_validity=False, overwrite=True)
+        book_cache.store(EXECUTION_CACHE, path, notebook, "quick", seconds)
     return Run(notebook, error, seconds)
