@@ -88,7 +88,8 @@ def main() -> None:
             f"batches are {rows[0]['padding']:.0%} padding, so if time followed the steps computed, "
             f"bucketing would be {rows[1]['padding bound']:.2f}x faster (the padding bound).")
     print(note)
-    write_results("batching_strategies" + ("_quick" if args.quick else ""), rows, meta, note)
+    name = "batching_strategies" + ("" if args.max_length == 256 else f"_len{args.max_length}")
+    write_results(name + ("_quick" if args.quick else ""), rows, meta, note)
 
 
 if __name__ == "__main__":
