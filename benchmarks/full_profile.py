@@ -44,11 +44,20 @@ def run(chapter: str, missing_only: bool) -> str:
     return f"{seconds:.0f} s, results in {os.environ['NLPCOURSE_RESULTS']}/full/"
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("chapters", nargs="*", default=CHAPTERS, choices=CHAPTERS)
+    parser.add_argument("chapters", nargs="*", help=f"some of {', '.join(CHAPTERS)} (default: all)")
     parser.add_argument("--missing", action="store_true", help="skip chapters whose code is already cached")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.chapters) - set(CHAPTERS))
+    if unknown:
+        parser.error(f"unknown chapters {unknown}; choose from {', '.join(CHAPTERS)}")
+    args.chapters = args.chapters or list(CHAPTERS)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     os.environ.update(NLPCOURSE_PROFILE="full", NLPCOURSE_PROGRESS="0",
                       NLPCOURSE_RESULTS=os.environ.get("NLPCOURSE_RESULTS", str(ROOT / "results")))
     book_cache.prepare(EXECUTION_CACHE, "full")

@@ -4,6 +4,7 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -49,3 +50,11 @@ def test_write_results_writes_json_and_a_markdown_table(tmp_path, monkeypatch):
     assert written["rows"] == rows and written["note"] == "a note"
     table = path.read_text()
     assert "| strategy | epoch s |" in table and "| exact | 1 |" in table and "device: cpu" in table
+
+
+def test_full_profile_runs_every_chapter_by_default_and_rejects_unknown_ones():
+    import full_profile
+    assert full_profile.parse_args([]).chapters == list(full_profile.CHAPTERS)
+    assert full_profile.parse_args(["lab_imdb", "--missing"]).chapters == ["lab_imdb"]
+    with pytest.raises(SystemExit):
+        full_profile.parse_args(["day4"])
