@@ -59,9 +59,11 @@ def main() -> None:
     meta = {**machine(), "reviews": count, "hidden_dim": args.hidden_dim, "path": "exact"}
     by_length = {row["max length"]: row["reviews/s"] for row in rows if row["vary"] == "max length"}
     by_batch = {row["batch size"]: row["reviews/s"] for row in rows if row["vary"] == "batch size"}
-    note = (f"Reviews cut to 512 tokens train {by_length[64] / by_length[512]:.1f}x slower than cut to 64 "
-            f"(8x the steps); batches of 256 train {by_batch[256] / by_batch[32]:.1f}x as many reviews "
-            f"per second as batches of 32. Figure: `scaling{suffix}.png`.")
+    shortest, longest, smallest, largest = MAX_LENGTHS[0], MAX_LENGTHS[-1], BATCH_SIZES[0], BATCH_SIZES[-1]
+    note = (f"Reviews cut to {longest} tokens train {by_length[shortest] / by_length[longest]:.1f}x slower than "
+            f"cut to {shortest} ({longest // shortest}x the steps); batches of {largest} train "
+            f"{by_batch[largest] / by_batch[smallest]:.1f}x as many reviews per second as batches of {smallest}. "
+            f"Figure: `scaling{suffix}.png`.")
     write_results("scaling" + suffix, rows, meta, note)
 
 

@@ -15,6 +15,13 @@ import torch
 from . import config
 
 
+def _plain(value: Any) -> Any:
+    """NumPy and 0-d PyTorch scalars as Python numbers (for JSON and format specs); others as they are."""
+    if isinstance(value, np.generic) or (isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 0):
+        return value.item()
+    return value
+
+
 def glue(name: str, value: Any, display: bool = False) -> Any:
     """Make ``value`` quotable in the book's prose as ``{glue:text}`name```.
 
@@ -22,8 +29,7 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
     does nothing. NumPy and 0-d PyTorch scalars are stored as Python numbers, so format specs
     such as ``:.1%`` work on them. Returns ``value`` so it can wrap an expression.
     """
-    if isinstance(value, np.generic) or (isinstance(value, torch.Tensor) and value.dim() == 0):
-        value = value.item()
+    value = _plain(value)
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
@@ -50,7 +56,7 @@ def record_result(chapter: str, **metrics: Any) -> Path | None:
     folder = os.environ.get("NLPCOURSE_RESULTS")
     if not folder:
         return None
-    metrics = {name: value.item() if hasattr(value, "item") else value for name, value in metrics.items()}
+    metrics = {name: _plain(value) for name, value in metrics.items()}
     record = {"chapter": chapter, "profile": config.profile(),
               "date": datetime.date.today().isoformat(), "commit": _commit(), **metrics}
     path = Path(folder) / config.profile() / f"{chapter}.json"
