@@ -1,0 +1,1 @@
+"""Instructor tooling (placeholder until the a1-instructor branch is merged)."""

@@ -1,0 +1,174 @@
+"""Run many execution tasks at once: a pool of threads on this machine, or a Dask cluster.
+
+Every task is independent: ``fn(task) -> outcome`` executes one submission (see
+:func:`nlpcourse.instructor.execute.execute_notebook`: its own child process, its own
+wall-clock limit, never raises for anything the notebook does). This module only decides
+where each call runs and gives the outcomes back **in the order of the tasks**, so nothing
+downstream depends on the schedule.
+
+- ``jobs=N`` (no scheduler): N threads in this process, each driving its own child process.
+- ``scheduler="local"``: a Dask ``LocalCluster`` of N worker processes, one thread each.
+- ``scheduler="tcp://host:8786"``: an existing Dask cluster (e.g. started with dask-jobqueue).
+
+A Dask worker that dies (killed, out of memory, its node lost) costs only the task it was
+running: that task is reported through ``failed(task, reason)`` and never silently run again
+(our clusters use ``allowed-failures: 0``); tasks that were only waiting on that worker had
+not started, so they are sent again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+LOCAL = "local"  # the --scheduler value that starts a LocalCluster on this machine
+STARTED = "nlpcourse-task-started"  # Dask event topic: a worker began running a task
+MAX_SENDS = 3  # how often a task that never started may be sent again after its worker died
+
+
+def run_tasks(
+    tasks: Sequence[T],
+    fn: Callable[[T], R],
+    failed: Callable[[T, str], R],
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    log: Callable[[str], None] = print,
+) -> list[R]:
+    """``fn(task)`` for every task, at most ``jobs`` at once; the outcomes in task order.
+
+    ``failed(task, reason)`` stands in for a task whose run could not finish (its worker died,
+    or ``fn`` itself raised). Without ``scheduler``, ``jobs`` (default 1) threads run the tasks;
+    with ``scheduler="local"``, ``jobs`` (default: the CPU count) Dask worker processes; with a
+    scheduler address, the cluster's workers (``jobs`` must then be None).
+    """
+    if scheduler is None:
+        return run_threads(tasks, fn, failed, jobs or 1)
+    if scheduler != LOCAL and jobs is not None:
+        raise ValueError("jobs sets the size of a local pool; a cluster's workers decide how many run at once")
+    return run_dask(tasks, fn, failed, scheduler, jobs, log)
+
+
+def run_threads(tasks: Sequence[T], fn: Callable[[T], R], failed: Callable[[T, str], R], jobs: int) -> list[R]:
+    """Run the tasks on ``jobs`` threads of this process."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
+    results: list = [None] * len(tasks)
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nlpcourse-job")
+    try:
+        futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                results[i] = future.result()
+            except Exception as err:  # noqa: BLE001 (one task's bug must not cost the others)
+                results[i] = failed(tasks[i], f"the grader could not run it: {type(err).__name__}: {err}")
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results
+
+
+def run_dask(
+    tasks: Sequence[T],
+    fn: Callable[[T], R],
+    failed: Callable[[T, str], R],
+    scheduler: str,
+    workers: int | None,
+    log: Callable[[str], None] = print,
+) -> list[R]:
+    """Run the tasks on a Dask cluster: ``scheduler`` is an address or ``"local"``."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler != LOCAL:
+        with Client(scheduler) as client:
+            _warn_about_retries(client, scheduler, log)
+            return _gather(client, tasks, fn, failed, log)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            log(f"Dask LocalCluster: {len(cluster.workers)} worker process(es), one thread each")
+            return _gather(client, tasks, fn, failed, log)
+
+
+def _gather(client, tasks: Sequence[T], fn, failed, log) -> list[R]:
+    from distributed import as_completed as dask_completed
+    from distributed.scheduler import KilledWorker
+
+    run_id = uuid.uuid4().hex[:12]  # keys unique on a cluster that other runs share
+    results: list = [None] * len(tasks)
+    sends = [0] * len(tasks)
+    index = {}
+
+    def send(i: int):
+        sends[i] += 1
+        key = f"nlpcourse-{run_id}-{i}-{sends[i]}"
+        future = client.submit(_announce_and_run, fn, tasks[i], key, key=key, pure=False, retries=0)
+        index[future.key] = i
+        return future
+
+    pending = dask_completed([send(i) for i in range(len(tasks))])
+    for future in pending:
+        i = index[future.key]
+        if future.status == "finished":
+            results[i] = future.result()
+        else:
+            err = _exception(future)
+            if isinstance(err, KilledWorker) and not _started(client, future.key) and sends[i] < MAX_SENDS:
+                log(f"task {i}: its Dask worker died before it started; sending it again")
+                pending.add(send(i))
+            else:
+                results[i] = failed(tasks[i], _reason(err, started=_started(client, future.key)))
+        future.release()
+    return results
+
+
+def _announce_and_run(fn, task, key: str):
+    """On a worker: tell the scheduler this task has started, then run it."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    worker.log_event(STARTED, {"key": key, "worker": worker.address})
+    return fn(task)
+
+
+def _started(client, key: str) -> bool:
+    return any(msg.get("key") == key for _, msg in client.get_events(STARTED))
+
+
+def _exception(future) -> BaseException:
+    try:
+        return future.exception()
+    except BaseException as err:  # noqa: BLE001 (a cancelled future raises instead of returning)
+        return err
+
+
+def _reason(err: BaseException, started: bool) -> str:
+    from distributed.scheduler import KilledWorker
+
+    if isinstance(err, KilledWorker):
+        where = err.last_worker.address
+        if not started:
+            return f"the Dask workers it was sent to died before it started ({MAX_SENDS} times, last {where})"
+        return (f"the Dask worker running it ({where}) died mid-run (killed, out of memory, or its machine "
+                "was lost); it was not run again")
+    name = type(err).__name__
+    if "Cancelled" in name:
+        return "Dask cancelled it (was the connection to the scheduler lost?)"
+    return f"the grader could not run it on Dask: {name}: {err}"
+
+
+def _warn_about_retries(client, address: str, log) -> None:
+    allowed = client.run_on_scheduler(_allowed_failures)
+    if allowed:
+        log(f"warning: the scheduler at {address} runs a task again (up to {allowed} times) when its worker "
+            "dies; start it with DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0 so such a submission is "
+            "reported as failed instead")
+
+
+def _allowed_failures(dask_scheduler=None) -> int:
+    return dask_scheduler.allowed_failures
