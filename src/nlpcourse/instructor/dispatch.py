@@ -53,6 +53,20 @@ def run_tasks(
     return run_dask(tasks, fn, failed, scheduler, jobs, log)
 
 
+def execution_runner(jobs: int | None = None, scheduler: str | None = None,
+                     log: Callable[[str], None] = print) -> Callable[[list], list]:
+    """autograde's ``run_executions``: execute the tasks with ``jobs`` threads or on Dask."""
+    from .execute import ExecutionOutcome, execute_notebook
+
+    def failed(task, reason: str) -> ExecutionOutcome:
+        return ExecutionOutcome(task.key, None, reason)
+
+    def run(tasks: list) -> list:
+        return run_tasks(tasks, execute_notebook, failed, jobs, scheduler, log)
+
+    return run
+
+
 def run_threads(tasks: Sequence[T], fn: Callable[[T], R], failed: Callable[[T, str], R], jobs: int) -> list[R]:
     """Run the tasks on ``jobs`` threads of this process."""
     if jobs < 1:
