@@ -46,17 +46,31 @@ def run_tasks(
     with ``scheduler="local"``, ``jobs`` (default: the CPU count) Dask worker processes; with a
     scheduler address, the cluster's workers (``jobs`` must then be None).
     """
+    check_options(jobs, scheduler)
     if scheduler is None:
         return run_threads(tasks, fn, failed, jobs or 1)
-    if scheduler != LOCAL and jobs is not None:
-        raise ValueError("jobs sets the size of a local pool; a cluster's workers decide how many run at once")
     return run_dask(tasks, fn, failed, scheduler, jobs, log)
+
+
+def check_options(jobs: int | None, scheduler: str | None) -> None:
+    """Raise ValueError, in words, for a combination that cannot run."""
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
+    if scheduler not in (None, LOCAL) and jobs is not None:
+        raise ValueError("jobs sets the size of a local pool; a cluster's workers decide how many run at once")
+    if scheduler is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise ValueError("a Dask scheduler needs the grading extra: pip install 'nlpcourse[grade]'") from None
 
 
 def execution_runner(jobs: int | None = None, scheduler: str | None = None,
                      log: Callable[[str], None] = print) -> Callable[[list], list]:
     """autograde's ``run_executions``: execute the tasks with ``jobs`` threads or on Dask."""
     from .execute import ExecutionOutcome, execute_notebook
+
+    check_options(jobs, scheduler)
 
     def failed(task, reason: str) -> ExecutionOutcome:
         return ExecutionOutcome(task.key, None, reason)
@@ -69,8 +83,6 @@ def execution_runner(jobs: int | None = None, scheduler: str | None = None,
 
 def run_threads(tasks: Sequence[T], fn: Callable[[T], R], failed: Callable[[T, str], R], jobs: int) -> list[R]:
     """Run the tasks on ``jobs`` threads of this process."""
-    if jobs < 1:
-        raise ValueError(f"jobs must be at least 1, not {jobs}")
     results: list = [None] * len(tasks)
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nlpcourse-job")
     try:
@@ -128,10 +140,11 @@ def _gather(client, tasks: Sequence[T], fn, failed, log) -> list[R]:
     pending = dask_completed([send(i) for i in range(len(tasks))])
     for future in pending:
         i = index[future.key]
-        if future.status == "finished":
-            results[i] = future.result()
-        else:
-            err = _exception(future)
+        try:
+            results[i] = future.result()  # fetched at once: a result held by a worker dies with it
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as err:  # noqa: BLE001 (the task's error, KilledWorker, or a cancellation)
             if isinstance(err, KilledWorker) and not _started(client, future.key) and sends[i] < MAX_SENDS:
                 log(f"task {i}: its Dask worker died before it started; sending it again")
                 pending.add(send(i))
@@ -152,13 +165,6 @@ def _announce_and_run(fn, task, key: str):
 
 def _started(client, key: str) -> bool:
     return any(msg.get("key") == key for _, msg in client.get_events(STARTED))
-
-
-def _exception(future) -> BaseException:
-    try:
-        return future.exception()
-    except BaseException as err:  # noqa: BLE001 (a cancelled future raises instead of returning)
-        return err
 
 
 def _reason(err: BaseException, started: bool) -> str:
