@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from nlpcourse import book_cache
+from nlpcourse.instructor import book_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTION_CACHE = ROOT / ".jupyter_cache"

@@ -17,7 +17,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from nlpcourse import book_cache
+from nlpcourse.instructor import book_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
