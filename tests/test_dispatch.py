@@ -45,7 +45,7 @@ def test_threads_run_at_once_and_answer_in_task_order(tmp_path):
             both_running.wait()
         return work(task)
 
-    tasks = [("slow", 0.4, tmp_path), ("x", 0, tmp_path), ("y", 0, tmp_path), ("bug", 0, tmp_path), ("fast", 0, tmp_path)]
+    tasks = [(name, 0.4 if name == "slow" else 0, tmp_path) for name in ("slow", "x", "y", "bug", "fast")]
     results = run_tasks(tasks, meet, failed, jobs=2)
     assert results[:3] == ["done slow", "done x", "done y"] and results[4] == "done fast"
     assert results[3] == "failed bug: the grader could not run it: RuntimeError: a bug in the task function"

@@ -469,3 +469,83 @@ def test_real_one_wrong_exercise_loses_exactly_its_points(real_versions, real_gr
     for grade_id in auto_ids(lab):
         want = 0 if grade_id in lost else full[grade_id]
         assert float(row[grade_id]) == want, f"{grade_id}: {row[grade_id]} != {want} ({row['reason']})"
+
+
+# --------------------------------------------------------------------------- a class in parallel
+
+PARALLEL = {"jobs-2": ["--jobs", "2"], "dask-local-2": ["--scheduler", "local", "--jobs", "2"]}
+
+
+def grade_fixture(submissions: Path, out: Path, *flags: str) -> dict[tuple[str, str], dict[str, str]]:
+    assert cli.main([
+        "grade", str(submissions), "--out", str(out / "grades.csv"), "--feedback", str(out / "feedback"),
+        "--book", str(FIXTURE_BOOK), "--course-dir", str(out / "course"), "--config", str(ROOT / "nbgrader_config.py"),
+        "--timeout", str(PER_CELL_TIMEOUT), "--submission-timeout", str(SUBMISSION_TIMEOUT), *flags,
+    ]) == 0
+    return read_csv(out / "grades.csv")
+
+
+@pytest.mark.slow  # grades the hostile set again with 2 jobs: about a minute on 2 cores
+@pytest.mark.parametrize("how", sorted(PARALLEL))
+def test_grading_in_parallel_gives_the_same_csv(fixture_grades, tmp_path, how):
+    out, _, _ = fixture_grades
+    grade_fixture(out / "submissions", tmp_path, *PARALLEL[how])
+    serial, parallel = (out / "grades.csv").read_text(), (tmp_path / "grades.csv").read_text()
+    assert "seconds" not in serial.split("\n")[0]  # nothing in the CSV depends on the schedule
+    assert parallel == serial
+
+
+def kill_dask_worker_running(marker: str, killed: list[int], deadline: float) -> None:
+    """Kill (with its children) the Dask worker process whose notebook holds ``marker``, mid-run."""
+    import time
+
+    import psutil
+
+    me = psutil.Process()
+    while time.monotonic() < deadline and not killed:
+        for proc in me.children(recursive=True):
+            try:
+                args = proc.cmdline()
+                if "nlpcourse.instructor.kernel_run" not in args:
+                    continue
+                notebook = Path(args[args.index("nlpcourse.instructor.kernel_run") + 1])
+                if marker not in notebook.read_text():
+                    continue
+                worker = next(p for p in proc.parents() if "spawn_main" in " ".join(p.cmdline()))
+                time.sleep(1)  # well inside the sleeping cells
+                family = worker.children(recursive=True)
+                worker.kill()
+                for child in family:
+                    child.kill()
+                killed.append(worker.pid)
+                return
+            except (psutil.Error, OSError, ValueError, IndexError, StopIteration):
+                continue
+        time.sleep(0.2)
+
+
+@pytest.mark.slow  # a LocalCluster of 2 workers grading 3 fixture submissions: about 30 s
+def test_a_killed_dask_worker_fails_only_its_submission(fixture_versions, fixture_grades, tmp_path):
+    import threading
+    import time
+
+    out, serial, _ = fixture_grades
+    solution = nbformat.read(fixture_versions / "solutions" / "fixture.ipynb", as_version=4)
+    subs = tmp_path / "submissions"
+    for student in ("alice", "bob"):
+        shutil.copytree(out / "submissions" / student, subs / student)
+    nb = copy.deepcopy(solution)
+    for _ in range(6):  # each cell under the per-cell limit, all of them inside the submission's
+        nb.cells.append(nbformat.v4.new_code_cell(f"import time  # SLEEPER\ntime.sleep({PER_CELL_TIMEOUT * 0.6:g})"))
+    save(subs, "sleeper", "fixture", nb)
+    killed: list[int] = []
+    killer = threading.Thread(target=kill_dask_worker_running, args=("SLEEPER", killed, time.monotonic() + 120))
+    killer.start()
+    rows = grade_fixture(subs, tmp_path, "--scheduler", "local", "--jobs", "2")
+    killer.join()
+    assert killed, "no Dask worker was running the sleeping submission"
+    row = rows[("sleeper", "fixture")]
+    assert row["status"] == "failed" and "died mid-run" in row["reason"], row
+    assert float(row["score"]) == 0
+    for student in ("alice", "bob"):
+        assert rows[(student, "fixture")] == serial[(student, "fixture")]

@@ -59,12 +59,19 @@ def _summary(results) -> str:
 
 def _grade(args: argparse.Namespace) -> int:
     from .autograde import STUDENT_TIMEOUT_S, grade
+    from .dispatch import execution_runner
     from .course import SourceEdited
 
     try:
+        run_executions = execution_runner(args.jobs, args.scheduler)
+    except ValueError as err:
+        print(f"nlpcourse grade: {err}", file=sys.stderr)
+        return 2
+    try:
         results = grade(args.submissions, args.out, feedback_dir=args.feedback, book_dir=args.book,
                         course_dir=args.course_dir, timeout=args.timeout,
-                        student_timeout=args.submission_timeout or STUDENT_TIMEOUT_S, nbgrader_config=args.config)
+                        student_timeout=args.submission_timeout or STUDENT_TIMEOUT_S, nbgrader_config=args.config,
+                        run_executions=run_executions)
     except SourceEdited as err:
         print(f"nlpcourse grade: stopped: {err}", file=sys.stderr)
         return 1
@@ -115,6 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=int, help="per-cell time limit in seconds (default: the nbgrader settings)")
     p.add_argument("--submission-timeout", type=float,
                    help="wall-clock limit for one submission in seconds (default: 3600)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="grade N submissions at once on this machine (default: 1; with --scheduler local: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the submissions on Dask: 'local' starts a LocalCluster of --jobs worker processes; "
+                        "an address (tcp://host:8786) uses a running cluster")
 
     p = command("grades", "write the CSV (manual grades included) from the gradebook, executing nothing", _grades)
     p.add_argument("--out", required=True, type=Path, help="CSV to write")

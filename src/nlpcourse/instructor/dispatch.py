@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TypeVar
 
+from .execute import ExecutionOutcome, ExecutionTask, execute_notebook
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -57,7 +59,8 @@ def check_options(jobs: int | None, scheduler: str | None) -> None:
     if jobs is not None and jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
     if scheduler not in (None, LOCAL) and jobs is not None:
-        raise ValueError("jobs sets the size of a local pool; a cluster's workers decide how many run at once")
+        raise ValueError("--jobs sets how many run at once on this machine; "
+                         "with a cluster address, the cluster's workers decide")
     if scheduler is not None:
         try:
             import distributed  # noqa: F401
@@ -66,16 +69,15 @@ def check_options(jobs: int | None, scheduler: str | None) -> None:
 
 
 def execution_runner(jobs: int | None = None, scheduler: str | None = None,
-                     log: Callable[[str], None] = print) -> Callable[[list], list]:
+                     log: Callable[[str], None] = print
+                     ) -> Callable[[list[ExecutionTask]], list[ExecutionOutcome]]:
     """autograde's ``run_executions``: execute the tasks with ``jobs`` threads or on Dask."""
-    from .execute import ExecutionOutcome, execute_notebook
-
     check_options(jobs, scheduler)
 
-    def failed(task, reason: str) -> ExecutionOutcome:
+    def failed(task: ExecutionTask, reason: str) -> ExecutionOutcome:
         return ExecutionOutcome(task.key, None, reason)
 
-    def run(tasks: list) -> list:
+    def run(tasks: list[ExecutionTask]) -> list[ExecutionOutcome]:
         return run_tasks(tasks, execute_notebook, failed, jobs, scheduler, log)
 
     return run
