@@ -485,7 +485,7 @@ def grade_fixture(submissions: Path, out: Path, *flags: str) -> dict[tuple[str, 
     return read_csv(out / "grades.csv")
 
 
-@pytest.mark.slow  # grades the hostile set again with 2 jobs: about a minute on 2 cores
+@pytest.mark.slow  # grades the hostile set again with 2 jobs: 2-3 min on the shared 2-core machine
 @pytest.mark.parametrize("how", sorted(PARALLEL))
 def test_grading_in_parallel_gives_the_same_csv(fixture_grades, tmp_path, how):
     out, _, _ = fixture_grades
@@ -524,7 +524,7 @@ def kill_dask_worker_running(marker: str, killed: list[int], deadline: float) ->
         time.sleep(0.2)
 
 
-@pytest.mark.slow  # a LocalCluster of 2 workers grading 3 fixture submissions: about 30 s
+@pytest.mark.slow  # a LocalCluster of 2 workers grading 3 fixture submissions: about 25 s
 def test_a_killed_dask_worker_fails_only_its_submission(fixture_versions, fixture_grades, tmp_path):
     import threading
     import time
