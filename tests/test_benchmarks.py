@@ -58,3 +58,15 @@ def test_full_profile_runs_every_chapter_by_default_and_rejects_unknown_ones():
     assert full_profile.parse_args(["lab_imdb", "--missing"]).chapters == ["lab_imdb"]
     with pytest.raises(SystemExit):
         full_profile.parse_args(["day4"])
+
+
+def test_grading_throughput_grades_copies_of_the_solution(tmp_path):
+    import grading_throughput
+    import nbformat
+    book = Path(__file__).resolve().parent / "fixtures" / "book"
+    folder = grading_throughput.make_folder(book, "fixture", 2, tmp_path)
+    solution = (tmp_path / "solutions" / "fixture.ipynb").read_text()
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.ipynb")) == [
+        "student00/fixture.ipynb", "student01/fixture.ipynb"]
+    assert all(nbformat.reads(p.read_text(), as_version=4) == nbformat.reads(solution, as_version=4)
+               for p in folder.rglob("*.ipynb"))
