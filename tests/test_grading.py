@@ -525,6 +525,7 @@ def test_grading_in_parallel_gives_the_same_csv(fixture_grades, tmp_path, how):
     serial, parallel = (out / "grades.csv").read_text(), (tmp_path / "grades.csv").read_text()
     assert "seconds" not in serial.split("\n")[0]  # nothing in the CSV depends on the schedule
     assert parallel == serial
+    assert sha256_of_files(out / "submissions") == json.loads((out / "sha256.json").read_text())
 
 
 def kill_dask_worker_running(marker: str, killed: list[int], deadline: float) -> None:
