@@ -11,9 +11,10 @@ downstream depends on the schedule.
 - ``scheduler="tcp://host:8786"``: an existing Dask cluster (e.g. started with dask-jobqueue).
 
 A Dask worker that dies (killed, out of memory, its node lost) costs only the task it was
-running: that task is reported through ``failed(task, reason)`` and never silently run again
-(our clusters use ``allowed-failures: 0``); tasks that were only waiting on that worker had
-not started, so they are sent again.
+running: that task is reported through ``failed(task, reason)`` and not run again (the
+LocalCluster runs with ``allowed-failures: 0``; a cluster that allows retries gets a warning,
+and each re-run is logged); tasks that were only waiting on that worker had not started
+(each task announces its start as a Dask event), so they are sent again.
 """
 
 from __future__ import annotations
@@ -147,12 +148,16 @@ def _gather(client, tasks: Sequence[T], fn, failed, log) -> list[R]:
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as err:  # noqa: BLE001 (the task's error, KilledWorker, or a cancellation)
-            if isinstance(err, KilledWorker) and not _started(client, future.key) and sends[i] < MAX_SENDS:
+            started = _starts(client).get(future.key, 0) > 0
+            if isinstance(err, KilledWorker) and not started and sends[i] < MAX_SENDS:
                 log(f"task {i}: its Dask worker died before it started; sending it again")
                 pending.add(send(i))
             else:
-                results[i] = failed(tasks[i], _reason(err, started=_started(client, future.key)))
+                results[i] = failed(tasks[i], _reason(err, started))
         future.release()
+    for key, count in _starts(client).items():
+        if key in index and count > 1:
+            log(f"task {index[key]} ran {count} times: the scheduler re-ran it after its worker died")
     return results
 
 
@@ -165,8 +170,12 @@ def _announce_and_run(fn, task, key: str):
     return fn(task)
 
 
-def _started(client, key: str) -> bool:
-    return any(msg.get("key") == key for _, msg in client.get_events(STARTED))
+def _starts(client) -> dict[str, int]:
+    """How many times each task key has started, from the workers' announcements."""
+    counts: dict[str, int] = {}
+    for _, msg in client.get_events(STARTED):
+        counts[msg["key"]] = counts.get(msg["key"], 0) + 1
+    return counts
 
 
 def _reason(err: BaseException, started: bool) -> str:
