@@ -78,3 +78,12 @@ def test_regenerating_source_keeps_formgrader_edits_or_stops(repo, capsys):
     assert (repo / "course" / "edited-source" / "fixture.ipynb").read_bytes() == edited
     assert source.read_bytes() == fresh
     assert course(repo) == 0  # what nlpcourse wrote itself is replaced without a word
+
+
+def test_missing_gradebook_or_submissions_give_a_clear_error_and_write_nothing(tmp_path, capsys):
+    out = tmp_path / "grades.csv"
+    assert cli.main(["grades", "--course-dir", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
+    assert cli.main(["grade", str(tmp_path / "nowhere"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no gradebook in" in err and "is not a folder" in err
+    assert not out.exists() and not (tmp_path / "nowhere").exists()
