@@ -92,3 +92,13 @@ def test_a_killed_worker_fails_only_its_task_and_never_reruns_it(tmp_path):
     assert [r for t, r in zip(tasks, results) if t[0] != "victim"] == [f"done {n}" for n in "abcde"]
     assert results[2].startswith("failed victim: the Dask worker running it") and "died mid-run" in results[2]
     assert [name for name, _ in starts(tmp_path)].count("victim") == 1  # not run again elsewhere
+
+
+@pytest.mark.parametrize("flags", [["--jobs", "0"], ["--jobs", "2", "--scheduler", "tcp://127.0.0.1:8786"]])
+def test_grade_refuses_impossible_options_before_doing_anything(tmp_path, capsys, flags):
+    from nlpcourse.instructor import cli
+
+    (tmp_path / "submissions").mkdir()
+    assert cli.main(["grade", str(tmp_path / "submissions"), "--out", str(tmp_path / "grades.csv"), *flags]) == 2
+    assert "jobs" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [tmp_path / "submissions"]  # no course directory, no CSV
