@@ -215,7 +215,7 @@ def _download_newsgroups(data_home: Path) -> None:
             _build_newsgroups_cache(archive, data_home, "it was deleted")
             return
         except DataError as error:
-            failures.append(f"  - {url}: {error}")
+            failures.append(f"  - {error}")
         finally:
             archive.unlink(missing_ok=True)
     raise DataError(
