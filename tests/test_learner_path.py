@@ -426,8 +426,7 @@ def run_as_learner(python: Path, work: Path, notebook: Path, env: dict[str, str]
     nb = nbformat.read(notebook, as_version=4)
     saved = dict(os.environ)
     os.environ.clear()
-    os.environ.update({key: value for key, value in saved.items() if not key.startswith(("NLPCOURSE_", "PYTHON"))})
-    os.environ.update(env, JUPYTER_PATH=str(kernels / "share" / "jupyter"))
+    os.environ.update(outside_env(**env, JUPYTER_PATH=str(kernels / "share" / "jupyter")))
     try:
         NotebookClient(nb, kernel_name="learner", timeout=900, resources={"metadata": {"path": str(work)}}).execute()
     finally:
@@ -436,7 +435,7 @@ def run_as_learner(python: Path, work: Path, notebook: Path, env: dict[str, str]
     return nb
 
 
-@pytest.mark.slow  # about N min on 2 busy cores: a venv with torch, the wheel, one chapter (quick profile)
+@pytest.mark.slow  # ~95 s on 2 shared cores: venv with torch + ipykernel 43 s, install cell + Day 1 (quick) 51 s
 @pytest.mark.skipif(not NOTEBOOKS_WIRED, reason=NOT_WIRED)
 def test_the_learner_outside_the_repository(tmp_path, mirror):
     start = time.perf_counter()
@@ -458,7 +457,32 @@ def test_the_learner_outside_the_repository(tmp_path, mirror):
     errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors, errors
     assert listing(work, cache) == before, "the chapter wrote outside the cache folder"
+    assert any(cache.rglob("*.pkl")), "the chapter's data cache went elsewhere"
     installed = subprocess.run([str(python), "-m", "pip", "list", "--format=json"], capture_output=True, text=True, check=True)
     names = {canonical(p["name"]) for p in json.loads(installed.stdout)}
     assert "nlpcourse" in names and not names & {"nbgrader", "jupyter-book", "jupytext"}, "learner got the toolchain"
     print(f"learner path: {time.perf_counter() - start:.0f} s")
+
+
+def outside_env(**extra: str) -> dict[str, str]:
+    """This environment without the checkout's sources or the course's settings, plus ``extra``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("NLPCOURSE_", "PYTHON"))}
+    return {**env, **extra}
+
+
+@pytest.mark.slow  # a venv with torch and the wheel's [grade] extra, then the commands' help
+@pytest.mark.skipif(importlib.util.find_spec("nlpcourse.instructor.cli") is None,
+                    reason="nlpcourse.instructor.cli arrives with the instructor rework")
+def test_the_grade_extra_runs_the_instructor_commands(tmp_path):
+    wheel = build_wheel(tmp_path)
+    torch_version = importlib.metadata.version("torch").split("+")[0]
+    python = fresh_venv(tmp_path, f"torch=={torch_version}", f"{wheel}[grade]")
+    modules = sorted(f"nlpcourse.instructor.{p.stem}" for p in (ROOT / "src" / "nlpcourse" / "instructor").glob("*.py")
+                     if p.stem != "__init__")
+    imported = subprocess.run([str(python), "-c", "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)",
+                               *modules], cwd=tmp_path, env=outside_env(), capture_output=True, text=True, timeout=300)
+    assert imported.returncode == 0, f"[grade] misses a module the instructor commands import:\n{imported.stderr[-3000:]}"
+    for command in ("assignments", "grade"):
+        result = subprocess.run([str(python.parent / "nlpcourse"), command, "--help"], cwd=tmp_path, env=outside_env(),
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0 and "usage" in result.stdout, result.stdout + result.stderr
