@@ -191,7 +191,7 @@ def substitutions(home: CourseHome, chapters: list[str] = ()) -> dict:
 
 def _add_substitutions(app, config) -> None:
     root = Path(app.srcdir)
-    chapters = sorted({p.stem for p in root.rglob("*.md") if "_build" not in p.parts and ".venv" not in p.parts})
+    chapters = sorted(p.stem for p in (root / "book").glob("*.md"))  # book/ holds every chapter
     config.myst_substitutions = {**substitutions(read_course_home(root), chapters), **config.myst_substitutions}
 
 
