@@ -19,14 +19,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    import nbformat
 
 #: The environment variable that points the install cell at another source (a wheel, a clone):
 #: for tests and offline classrooms; unset, the cell installs from the course's home.
 INSTALL_FROM_ENV = "NLPCOURSE_INSTALL_FROM"
-INSTALL_CELL_ID = "install-nlpcourse"
 _GITHUB = re.compile(r"https://github\.com/(?P<slug>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?/?")
-_LINKS = re.compile(r"\{\{\s*(?:lab_links\.(?P<chapter>[A-Za-z0-9_]+)|(?P<name>binder_labs|repository_link))\s*\}\}")
+_SUBSTITUTION = re.compile(r"\{\{\s*(?:lab_links\.(?P<chapter>\w+)|(?P<name>\w+))\s*\}\}")
 README_BEGIN = "<!-- course-home links: generated from _config.yml by `nlpcourse assignments` -->"
 README_END = "<!-- end of course-home links -->"
 
@@ -133,12 +136,12 @@ def render_links(text: str, home: CourseHome) -> str:
     def replace(match: re.Match) -> str:
         if match["chapter"]:
             return home.lab_links(match["chapter"])
-        return values[match["name"]]
+        return values.get(match["name"], match[0])  # not one of ours: left as it is
 
-    return _LINKS.sub(replace, text)
+    return _SUBSTITUTION.sub(replace, text)
 
 
-def render_notebook_links(nb, home: CourseHome):
+def render_notebook_links(nb: nbformat.NotebookNode, home: CourseHome) -> nbformat.NotebookNode:
     """Fill the course-home links into every Markdown cell of ``nb`` (in place); returns ``nb``."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
