@@ -78,10 +78,17 @@ class CourseHome:
 
 
 def read_course_home(root: str | Path) -> CourseHome:
-    """The course's home from ``root/_config.yml`` (``repository.url`` and ``repository.branch``)."""
+    """The course's home: ``repository.url`` and ``repository.branch`` of the book's ``_config.yml``.
+
+    The nearest ``_config.yml`` in ``root`` or above it counts (a test book inside the
+    repository belongs to the repository's course).
+    """
     import yaml
 
-    config = Path(root) / "_config.yml"
+    root = Path(root).resolve()
+    config = next((folder / "_config.yml" for folder in (root, *root.parents) if (folder / "_config.yml").is_file()), None)
+    if config is None:
+        raise FileNotFoundError(f"no _config.yml in {root} or above it: the course's home is its repository: section")
     repository = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("repository") or {}
     if not repository.get("url"):
         raise ValueError(f"{config}: no repository.url, the course's public home (see book/instructors.md)")
