@@ -471,10 +471,12 @@ def outside_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-@pytest.mark.slow  # a venv with torch and the wheel's [grade] extra, then the commands' help
+@pytest.mark.slow  # ~4 min on 2 shared cores: a venv with torch and the wheel's [grade] extra, then one grading
 @pytest.mark.skipif(importlib.util.find_spec("nlpcourse.instructor.cli") is None,
                     reason="nlpcourse.instructor.cli arrives with the instructor rework")
 def test_the_grade_extra_runs_the_instructor_commands(tmp_path):
+    from nlpcourse.instructor.gradesheet import read_csv
+
     wheel = build_wheel(tmp_path)
     torch_version = importlib.metadata.version("torch").split("+")[0]
     python = fresh_venv(tmp_path, f"torch=={torch_version}", f"{wheel}[grade]")
@@ -483,7 +485,21 @@ def test_the_grade_extra_runs_the_instructor_commands(tmp_path):
     imported = subprocess.run([str(python), "-c", "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)",
                                *modules], cwd=tmp_path, env=outside_env(), capture_output=True, text=True, timeout=300)
     assert imported.returncode == 0, f"[grade] misses a module the instructor commands import:\n{imported.stderr[-3000:]}"
-    for command in ("assignments", "grade"):
-        result = subprocess.run([str(python.parent / "nlpcourse"), command, "--help"], cwd=tmp_path, env=outside_env(),
-                                capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0 and "usage" in result.stdout, result.stdout + result.stderr
+    # A course with the fixture chapter, graded by the installed command: a full score for its solutions.
+    repo = tmp_path / "repo"
+    (repo / "book").mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "fixtures" / "book" / "fixture.md", repo / "book" / "fixture.md")
+    for name in ("_config.yml", "nbgrader_config.py"):
+        shutil.copy(ROOT / name, repo / name)
+    nlpcourse = str(python.parent / "nlpcourse")
+
+    def run(*args: str) -> None:
+        result = subprocess.run([nlpcourse, *args], cwd=repo, env=outside_env(), capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, f"nlpcourse {args[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+
+    run("course", "--book", "book")
+    (tmp_path / "submissions" / "alice").mkdir(parents=True)
+    shutil.copy(repo / "course" / "source" / "fixture" / "fixture.ipynb", tmp_path / "submissions" / "alice")
+    run("grade", str(tmp_path / "submissions"), "--book", "book", "--timeout", "60", "--out", "grades.csv")
+    row = read_csv(repo / "grades.csv")[("alice", "fixture")]
+    assert row["auto_score"] == row["auto_max_score"] and float(row["auto_max_score"]) > 0, row
