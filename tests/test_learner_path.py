@@ -10,6 +10,7 @@ torch, ipykernel and the wheel (installed by the notebook's own first cell) runs
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import importlib.util
 import io
@@ -295,6 +296,11 @@ def test_requirements_pin_every_declared_dependency_and_stay_sorted():
     assert PYPROJECT["scripts"]["nlpcourse"] == "nlpcourse.instructor.cli:main"
 
 
+@functools.cache
+def distributions_by_module() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
 def imported_distributions(path: Path) -> set[str]:
     """Distributions a module needs: its imports, except stdlib, nlpcourse and those guarded by ImportError."""
     tree = ast.parse(path.read_text())
@@ -311,7 +317,7 @@ def imported_distributions(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             modules.add(node.module.split(".")[0])
     modules -= set(sys.stdlib_module_names) | {"nlpcourse"}
-    owners = importlib.metadata.packages_distributions()
+    owners = distributions_by_module()
     return {canonical(owners[m][0]) for m in modules if m in owners} | {f"?{m}" for m in modules if m not in owners}
 
 
@@ -350,7 +356,7 @@ def learner_modules(helpers: set[str]) -> set[Path]:
 
 def test_extras_declare_what_each_user_imports():
     modules, helpers = chapter_imports()
-    owners = importlib.metadata.packages_distributions()
+    owners = distributions_by_module()
     chapters = {canonical(owners[m][0]) for m in modules - set(sys.stdlib_module_names) - {"nlpcourse"}}
     kernel = {"ipython", "scipy"}  # every Jupyter kernel has IPython; scikit-learn brings scipy
     assert chapters - kernel <= BASE, f"the chapters import {sorted(chapters - kernel - BASE)}: declare them"
@@ -436,7 +442,7 @@ def run_as_learner(python: Path, work: Path, notebook: Path, env: dict[str, str]
     return nb
 
 
-@pytest.mark.slow  # ~95 s on 2 shared cores: venv with torch + ipykernel 43 s, install cell + Day 1 (quick) 51 s
+@pytest.mark.slow  # 95-200 s on 2 shared cores: venv with torch + ipykernel ~45 s, install cell + Day 1 (quick) ~50 s
 @pytest.mark.skipif(not NOTEBOOKS_WIRED, reason=NOT_WIRED)
 def test_the_learner_outside_the_repository(tmp_path, mirror):
     start = time.perf_counter()
