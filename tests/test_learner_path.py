@@ -150,6 +150,7 @@ def test_every_link_follows_the_setting(tmp_path):
 def test_readme_links_are_current(tmp_path):
     root = course_copy(tmp_path, HOME, chapters=[])
     assert not update_readme(root), "README.md's links are stale: run `nlpcourse assignments`"
+    assert not update_readme(root / "book"), "a folder without README.md has nothing to update"
 
 
 @pytest.mark.slow  # about 20 s: nbgrader generates one chapter

@@ -172,10 +172,15 @@ def readme_links(home: CourseHome) -> str:
 
 
 def update_readme(root: str | Path, home: CourseHome | None = None) -> bool:
-    """Rewrite README.md's links block from the course's home; True when the file changed."""
+    """Rewrite ``root/README.md``'s links block from the course's home; True when the file changed.
+
+    A folder without README.md (a test book) has nothing to update.
+    """
     root = Path(root)
-    home = home or read_course_home(root)
     readme = root / "README.md"
+    if not readme.exists():
+        return False
+    home = home or read_course_home(root)
     text = readme.read_text(encoding="utf-8")
     pattern = re.compile(re.escape(README_BEGIN) + r".*?" + re.escape(README_END), re.DOTALL)
     if not pattern.search(text):
