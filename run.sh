@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The course's two commands, on a fresh machine with Python 3.10+:
+# The course's two commands, on a fresh machine with Python 3.11 (tested; the pins need 3.11+):
 #   bash run.sh book   install, execute every chapter, build the HTML book (_build/html/index.html);
 #                      full profile by default (hours on a CPU), NLPCOURSE_PROFILE=quick for minutes
 #   bash run.sh test   install, then run the whole test suite (quick profile)

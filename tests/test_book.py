@@ -10,6 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from nlpcourse.instructor.chapters import toc_pages
+from nlpcourse.instructor.course_home import read_course_home
 from notebook_runs import ROOT, execute, notebook_sources
 
 HTML = ROOT / "_build" / "html"
@@ -81,6 +82,15 @@ def test_chapter_links_to_its_student_notebook(build, source):
     targets = [link.get("href", "") for link in page.select("a")]
     notebook = f"labs/{source.stem}.ipynb"
     assert (ROOT / notebook).exists(), f"{notebook} was not generated"
-    for service in ("colab.research.google.com", "mybinder.org", "raw.githubusercontent.com"):
-        assert any(service in href and source.stem in href for href in targets), \
-            f"{source.stem} has no {service} link to {notebook}"
+    home = read_course_home(ROOT)
+    for url in (home.colab_url(source.stem), home.binder_url(source.stem), home.download_url(source.stem)):
+        assert url in targets, f"{source.stem} has no link {url} to {notebook} (from repository: in _config.yml)"
+
+
+def test_no_launch_button_opens_a_source_page(build):
+    """The header's launch buttons would open book/<chapter>.md (solutions, hidden tests): none."""
+    for name, page in pages().items():
+        assert not page.select(".dropdown-launch-buttons"), f"{name} has header launch buttons"
+        for href in (link.get("href", "") for link in page.select("a")):
+            if any(service in href for service in ("colab.research", "mybinder.org", "raw.githubusercontent")):
+                assert "labs/" in href or "labs%2F" in href or "lab%2Ftree%2Flabs" in href, f"{name} links {href}"

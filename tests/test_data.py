@@ -170,23 +170,97 @@ def test_to_six_classes_rejects_unknown_names():
         data.to_six_classes([0], ["sci.cooking"])
 
 
-def test_newsgroups_online_uses_sklearn_download(online, monkeypatch):
-    import sklearn.datasets
-    from sklearn.utils import Bunch
+# A fake HTTP layer for the 20 Newsgroups sources: each URL answers with bytes or an HTTP error.
 
-    calls = []
 
-    def fake_fetch(**kwargs):
-        calls.append(kwargs)
-        return Bunch(data=["post"], target=np.array([0]), target_names=["alt.atheism"])
+def bydate_archive(posts: dict[str, bytes]) -> bytes:
+    """A .tar.gz in the original "bydate" layout holding ``posts`` ({member path: bytes})."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, payload in posts.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    return buffer.getvalue()
 
-    monkeypatch.setattr(sklearn.datasets, "fetch_20newsgroups", fake_fetch)
-    assert data.load_newsgroups("train").data == ["post"]
-    assert data.load_newsgroups("train").data == ["post"]  # second call: cached
-    assert len(calls) == 1
-    assert Path(calls[0]["data_home"]).is_relative_to(online)
-    assert calls[0].get("download_if_missing", True) is True
-    assert calls[0]["remove"] == ("headers", "footers", "quotes")
+
+TINY_BYDATE = {
+    "20news-bydate-train/sci.med/1": b"From: a@b\nSubject: flu\n\nrest and fluids",
+    "20news-bydate-train/rec.autos/2": b"From: c@d\nSubject: cars\n\na red car",
+    "20news-bydate-test/sci.med/3": b"From: e@f\nSubject: cold\n\ntea",
+    "20news-bydate-test/rec.autos/4": b"From: g@h\nSubject: tyres\n\nnew tyres",
+}
+
+
+class FakeResponse(io.BytesIO):
+    headers: dict = {}
+
+
+@pytest.fixture
+def newsgroups_web(monkeypatch):
+    """Serve `data.NEWSGROUPS_SOURCES` from a dict {url: bytes | HTTP status}; logs the URLs asked."""
+    import urllib.error
+
+    answers: dict[str, bytes | int] = {}
+    asked: list[str] = []
+
+    def open_url(url):
+        asked.append(url)
+        answer = answers.get(url, 404)
+        if isinstance(answer, int):
+            raise urllib.error.HTTPError(url, answer, "Forbidden" if answer == 403 else "Error", {}, None)
+        return FakeResponse(answer)
+
+    monkeypatch.setattr(_download, "_open_url", open_url)
+
+    def serve(*payloads: bytes | int, checksums: bool = True) -> list[str]:
+        """Answer the sources in order; with ``checksums``, make each payload's checksum the expected one."""
+        sources = []
+        for (url, algorithm, checksum), payload in zip(data.NEWSGROUPS_SOURCES, payloads):
+            answers[url] = payload
+            if checksums and isinstance(payload, bytes):
+                checksum = hashlib.new(algorithm, payload).hexdigest()
+            sources.append((url, algorithm, checksum))
+        monkeypatch.setattr(data, "NEWSGROUPS_SOURCES", tuple(sources))
+        return asked
+
+    return serve
+
+
+def test_newsgroups_second_source_after_a_403(online, newsgroups_web):
+    asked = newsgroups_web(403, bydate_archive(TINY_BYDATE))
+    train = data.load_newsgroups("train", remove=())
+    assert sorted(train.target_names) == ["rec.autos", "sci.med"]
+    assert sorted(train.data) == sorted(p.decode() for n, p in TINY_BYDATE.items() if "-train/" in n)
+    assert len(data.load_newsgroups("test", remove=()).data) == 2
+    assert asked == [url for url, _, _ in data.NEWSGROUPS_SOURCES], "each source asked once, in order"
+    assert not list(online.rglob("*.tar.gz")), "the archive is deleted once the cache is built"
+
+
+def test_newsgroups_first_source_is_used_when_it_works(online, newsgroups_web):
+    asked = newsgroups_web(bydate_archive(TINY_BYDATE), 500)
+    assert len(data.load_newsgroups("train", remove=()).data) == 2
+    assert asked == [data.NEWSGROUPS_SOURCES[0][0]]
+
+
+def test_newsgroups_every_source_fails_with_advice(online, newsgroups_web):
+    newsgroups_web(403, bydate_archive(TINY_BYDATE), checksums=False)  # the second: wrong checksum
+    with pytest.raises(data.DataError) as failure:
+        data.load_newsgroups("train")
+    message = str(failure.value)
+    for url, _, _ in data.NEWSGROUPS_SOURCES:
+        assert url in message
+    assert "403" in message and "md5" in message
+    assert "NLPCOURSE_DATA" in message and "run again" in message
+    assert files_under(online) == [], "a failed download keeps nothing"
+
+
+def test_newsgroups_corrupt_download_leaves_nothing(online, newsgroups_web):
+    truncated = bydate_archive(TINY_BYDATE)[:60]
+    newsgroups_web(truncated, truncated)  # checksums match: the archive itself is unreadable
+    with pytest.raises(data.DataError, match="could not be read"):
+        data.load_newsgroups("train")
+    assert files_under(online) == [], "a corrupt archive leaves nothing in the cache"
 
 
 def test_newsgroups_corrupt_mirror_archive(monkeypatch, mirror, tmp_path):

@@ -203,13 +203,16 @@ def _open_url(url: str):
     return urllib.request.urlopen(url, timeout=60)  # noqa: S310 (https or file:// only)
 
 
-def download(url: str, dest: Path, *, md5: str) -> Path:
-    """Download ``url`` to ``dest`` with a progress bar, checking its md5; atomic.
+def download(url: str, dest: Path, *, md5: str | None = None, sha256: str | None = None) -> Path:
+    """Download ``url`` to ``dest`` with a progress bar, checking its md5 or sha256; atomic.
 
     On any failure (network error, interruption, wrong checksum) nothing is left at ``dest``
     and a `DataError` says what to do.
     """
-    digest = hashlib.md5()
+    if (md5 is None) == (sha256 is None):
+        raise ValueError("give exactly one checksum: md5 or sha256")
+    algorithm, expected = ("md5", md5) if md5 is not None else ("sha256", sha256)
+    digest = hashlib.new(algorithm)
     try:
         with atomic_path(dest) as tmp, _open_url(url) as response, open(tmp, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
@@ -220,9 +223,9 @@ def download(url: str, dest: Path, *, md5: str) -> Path:
                     digest.update(chunk)
                     bar.update(len(chunk))
             out.close()
-            if digest.hexdigest() != md5:
+            if digest.hexdigest() != expected:
                 raise ChecksumError(
-                    f"the download of {url} has md5 {digest.hexdigest()}, expected {md5}: it is "
+                    f"the download of {url} has {algorithm} {digest.hexdigest()}, expected {expected}: it is "
                     "damaged or not the expected file, and was deleted. Run again to retry; if it "
                     f"keeps failing, download it by hand or set {MIRROR_ENV} to an offline mirror."
                 )

@@ -138,6 +138,15 @@ NEWSGROUPS_6_CLASSES: dict[str, str] = {
 }
 _REMOVABLE = ("headers", "footers", "quotes")
 
+#: Where 20 Newsgroups "bydate" comes from without a mirror, tried in order, each file with its
+#: own checksum: scikit-learn's copy on figshare (what `fetch_20newsgroups` downloads; it is
+#: known to answer 403 from Colab), then the original archive on Jason Rennie's page.
+NEWSGROUPS_SOURCES: tuple[tuple[str, str, str], ...] = (
+    ("https://ndownloader.figshare.com/files/5975967", "sha256",
+     "8f1b2514ca22a5ade8fbb9cfa5727df95fa587f4c87b786e15c759fa66d95610"),
+    ("http://qwone.com/~jason/20Newsgroups/20news-bydate.tar.gz", "md5", "d6e9e45cb8cb77ec5276dfa6dfc14318"),
+)
+
 
 def to_six_classes(target: Iterable[int], target_names: Iterable[str]) -> np.ndarray:
     """Map 20-newsgroup label ids to indices into `SIX_CLASS_NAMES`."""
@@ -167,10 +176,13 @@ def load_newsgroups(subset: str = "train", remove: Iterable[str] = _REMOVABLE, *
     if mirror_dir() is not None:
         data_home = cache_dir() / "20news" / "mirror"
         if not _newsgroups_cache_path(data_home).exists():
-            _build_newsgroups_cache(mirror_file("20news/20news-bydate.tar.gz"), data_home)
-        kwargs["download_if_missing"] = False  # sklearn's own download would go online
+            advice = (f"copy it again from ../shared/data, or unset {MIRROR_ENV} to download the data")
+            _build_newsgroups_cache(mirror_file("20news/20news-bydate.tar.gz"), data_home, advice)
     else:
-        data_home = cache_dir() / "20news" / "sklearn"  # sklearn downloads and checks it itself
+        data_home = cache_dir() / "20news" / "download"
+        if not _newsgroups_cache_path(data_home).exists():
+            _download_newsgroups(data_home)
+    kwargs["download_if_missing"] = False  # the cache is built above; sklearn never downloads
 
     def fetch():
         return fetch_20newsgroups(data_home=str(data_home), subset=subset, remove=remove, **kwargs)
@@ -189,24 +201,49 @@ def _newsgroups_cache_path(data_home: Path) -> Path:
     return Path(_pkl_filepath(str(data_home), CACHE_NAME))
 
 
-def _build_newsgroups_cache(archive: Path, data_home: Path) -> None:
-    """Build sklearn's cache from the mirror's archive, as its `_download_20newsgroups` does."""
+def _download_newsgroups(data_home: Path) -> None:
+    """Build sklearn's cache from the first of `NEWSGROUPS_SOURCES` that downloads and reads.
+
+    The archive is deleted afterwards (the cache holds everything); when every source fails,
+    nothing is kept and a `DataError` lists what failed and what to do.
+    """
+    archive = data_home / "20news-bydate.tar.gz"
+    failures = []
+    for url, algorithm, checksum in NEWSGROUPS_SOURCES:
+        try:
+            download(url, archive, **{algorithm: checksum})
+            _build_newsgroups_cache(archive, data_home, "it was deleted")
+            return
+        except DataError as error:
+            failures.append(f"  - {error}")
+        finally:
+            archive.unlink(missing_ok=True)
+    raise DataError(
+        "20 Newsgroups could not be downloaded from any of its sources; nothing was kept:\n"
+        + "\n".join(failures)
+        + f"\nCheck your connection and run again, or set {MIRROR_ENV} to an offline mirror that "
+        "has 20news/20news-bydate.tar.gz (a copy of the course's shared data folder)."
+    )
+
+
+def _build_newsgroups_cache(archive: Path, data_home: Path, advice: str) -> None:
+    """Build sklearn's cache from a checked archive, as its `_download_20newsgroups` does.
+
+    ``advice`` completes the error message when the archive cannot be read.
+    """
     from sklearn.datasets import load_files
 
     data_home.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=data_home, prefix=".20news_home.") as extracted:
         try:
-            with tarfile.open(archive, "r:gz") as tar:  # its sha256 was checked: trusted
+            with tarfile.open(archive, "r:gz") as tar:  # its checksum was checked: trusted
                 tar.extractall(extracted, filter="fully_trusted")  # "data" would double the time
             cache = {
                 split: load_files(Path(extracted, f"20news-bydate-{split}"), encoding="latin1")
                 for split in _SPLITS
             }
         except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
-            raise DataError(
-                f"{archive} could not be read ({type(error).__name__}: {error}); copy it again "
-                "from ../shared/data, or unset NLPCOURSE_DATA to download the data."
-            ) from error
+            raise DataError(f"{archive} could not be read ({type(error).__name__}: {error}); {advice}.") from error
     with atomic_path(_newsgroups_cache_path(data_home)) as tmp:
         tmp.write_bytes(codecs.encode(pickle.dumps(cache), "zlib_codec"))
 

@@ -11,6 +11,7 @@
 - :mod:`.feedback`    feedback with hidden tests as passed/failed, their source left out
 - :mod:`.cli`         the ``nlpcourse`` command
 - :mod:`.book_cache`  the book's execution cache (one profile at a time)
+- :mod:`.course_home` the course's public home (``repository:`` in ``_config.yml``): links, install cell
 
 No chapter imports this package; learners never need it.
 """
