@@ -24,6 +24,7 @@ def repo(tmp_path):
     (tmp_path / "book").mkdir()
     shutil.copy(FIXTURE, tmp_path / "book" / "fixture.md")
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")  # the course's home: links, install cell
     return tmp_path
 
 

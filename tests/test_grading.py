@@ -21,7 +21,8 @@ import pytest
 from nlpcourse.instructor import cli
 from nlpcourse.instructor.gradesheet import read_csv
 from nlpcourse.instructor.chapters import find_chapters, read_chapter
-from nlpcourse.instructor.versions import generate_versions, repository_url
+from nlpcourse.instructor.course_home import install_cell_source, read_course_home
+from nlpcourse.instructor.versions import generate_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_BOOK = ROOT / "tests" / "fixtures" / "book"
@@ -173,7 +174,7 @@ def test_first_cell_installs_nlpcourse_only_where_missing(fixture_versions):
         first = nbformat.read(fixture_versions / kind / "fixture.ipynb", as_version=4).cells[0]
         assert first.cell_type == "code"
         assert 'find_spec("nlpcourse") is None' in first.source
-        assert f"%pip install -q \"nlpcourse @ git+{repository_url(ROOT)}\"" in first.source
+        assert first.source == install_cell_source(read_course_home(ROOT))
 
 
 def test_student_version_has_stubs_and_no_secrets(fixture_versions):

@@ -20,6 +20,7 @@ COURSE_DIR_HELP = "nbgrader course directory with the gradebook (default: course
 
 def _assignments(args: argparse.Namespace) -> int:
     from .chapters import find_chapters
+    from .course_home import update_readme
     from .versions import check_versions, generate_versions
 
     started = time.monotonic()
@@ -33,6 +34,8 @@ def _assignments(args: argparse.Namespace) -> int:
         return 1 if problems else 0
     for path in generate_versions(args.book, args.labs, args.solutions):
         print(path)
+    if update_readme(Path(args.book).resolve().parent):
+        print("README.md: links updated from repository: in _config.yml")
     print(f"{len(chapters)} chapter(s) -> {args.labs}/ and {args.solutions}/ in {time.monotonic() - started:.0f} s")
     return 0
 

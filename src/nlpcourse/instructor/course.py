@@ -21,7 +21,8 @@ import nbformat
 
 from .chapters import find_chapters, read_chapter
 from .feedback import FEEDBACK_PREPROCESSORS
-from .versions import install_cell, normalize, notebook_bytes, repository_url, write_if_changed
+from .course_home import CourseHome, install_cell_source, read_course_home, render_notebook_links
+from .versions import normalize, notebook_bytes, write_if_changed
 
 DEFAULT_COURSE_ID = "pytorch-nlp"
 COURSE_DIR_NAME = "course"
@@ -130,7 +131,7 @@ def write_source(course_dir: Path, name: str, data: bytes, replace_edited: bool 
 def build_course(
     chapters: list[Path],
     course_dir: str | Path,
-    repository: str,
+    home: CourseHome,
     repo_config: Path | None = None,
     timeout: int | None = None,
     replace_edited: bool = False,
@@ -146,8 +147,8 @@ def build_course(
     result = {}
     for path in chapters:
         name = path.stem
-        source = read_chapter(path)
-        source.cells.insert(0, install_cell(repository))
+        source = render_notebook_links(read_chapter(path), home)
+        source.cells.insert(0, nbformat.v4.new_code_cell(install_cell_source(home)))
         write_source(course_dir, name, notebook_bytes(normalize(source)), replace_edited)
         outcome = api.generate_assignment(name, force=True, create=True)
         if not outcome["success"]:
@@ -175,6 +176,6 @@ def prepare_course(
     repo_config = Path(nbgrader_config) if nbgrader_config else root / "nbgrader_config.py"
     chapters = [c for c in find_chapters(book_dir) if only is None or c.stem in only]
     log(f"building the course directory {course_dir} from {len(chapters)} chapter(s) in {book_dir}")
-    course = build_course(chapters, course_dir, repository_url(root),
+    course = build_course(chapters, course_dir, read_course_home(root),
                           repo_config if repo_config.exists() else None, timeout, replace_edited)
     return course_dir, {name: release for name, (_, release) in course.items()}

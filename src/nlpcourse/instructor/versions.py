@@ -8,7 +8,8 @@ Every chapter goes through a temporary nbgrader course directory (:mod:`.course`
 - ``solutions/<chapter>.ipynb``: the same notebook with the solutions put back: solutions and
   visible tests, never the hidden tests.
 
-Both start with a cell that installs ``nlpcourse`` on Colab or Binder. Regenerating gives
+Both start with the cell that installs ``nlpcourse`` on Colab or Binder, and their links come
+from the course's home (:mod:`.course_home`). Regenerating gives
 byte-identical files: jupytext draws a new random cell ``id`` at each conversion, so ids are
 rebuilt from the ``grade_id`` (or the cell's position), and volatile metadata is dropped.
 """
@@ -22,38 +23,11 @@ from pathlib import Path
 
 import nbformat
 
-DEFAULT_REPOSITORY = "https://github.com/nlp-course/pytorch-nlp-course"
 INSTALL_CELL_ID = "install-nlpcourse"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 # Cell metadata that belongs in a released notebook; everything else (execution times,
 # collapsed/scrolled flags, jupytext leftovers) is dropped so that files never drift.
 KEPT_CELL_METADATA = ("deletable", "editable", "nbgrader", "tags")
-
-
-def repository_url(root: str | Path) -> str:
-    """``repository.url`` from the book's ``_config.yml``, else the course's default."""
-    config = Path(root) / "_config.yml"
-    if config.exists():
-        import yaml
-
-        data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
-        url = (data.get("repository") or {}).get("url")
-        if url:
-            return str(url).rstrip("/")
-    return DEFAULT_REPOSITORY
-
-
-def install_cell(url: str) -> nbformat.NotebookNode:
-    """A first code cell that installs ``nlpcourse`` where it is missing (Colab, Binder)."""
-    source = (
-        "# On Colab or Binder, this installs the course's helper package `nlpcourse`; the data\n"
-        "# sets download on first use. Where nlpcourse is already installed it does nothing.\n"
-        "import importlib.util\n"
-        "\n"
-        'if importlib.util.find_spec("nlpcourse") is None:\n'
-        f'    %pip install -q "nlpcourse @ git+{url}"'
-    )
-    return nbformat.v4.new_code_cell(source)
 
 
 # --------------------------------------------------------------------------- normalising
@@ -132,7 +106,6 @@ def generate_versions(
     book_dir: str | Path = "book",
     labs_dir: str | Path = "labs",
     solutions_dir: str | Path = "solutions",
-    repository: str | None = None,
     repo_config: Path | None = None,
 ) -> list[Path]:
     """Write ``labs/<chapter>.ipynb`` and ``solutions/<chapter>.ipynb`` for every chapter.
@@ -142,16 +115,16 @@ def generate_versions(
     """
     book_dir, labs_dir, solutions_dir = Path(book_dir), Path(labs_dir), Path(solutions_dir)
     root = book_dir.resolve().parent
-    repository = repository or repository_url(root)
     if repo_config is None and (root / "nbgrader_config.py").exists():
         repo_config = root / "nbgrader_config.py"
-    from .course import build_course  # the course imports this module's normalising helpers
     from .chapters import find_chapters
+    from .course import build_course  # the course imports this module's normalising helpers
+    from .course_home import read_course_home
 
     chapters = find_chapters(book_dir)
     written = []
     with tempfile.TemporaryDirectory(prefix="nlpcourse-assign-") as tmp:
-        course = build_course(chapters, Path(tmp) / "course", repository, repo_config)
+        course = build_course(chapters, Path(tmp) / "course", read_course_home(root), repo_config)
         for name, (source, release) in course.items():
             lab = labs_dir / f"{name}.ipynb"
             sol = solutions_dir / f"{name}.ipynb"
@@ -169,7 +142,6 @@ def check_versions(
     book_dir: str | Path = "book",
     labs_dir: str | Path = "labs",
     solutions_dir: str | Path = "solutions",
-    repository: str | None = None,
 ) -> list[str]:
     """Regenerate into a temporary folder; return the differences with labs/ and solutions/."""
     problems = []
@@ -177,7 +149,7 @@ def check_versions(
         fresh_labs, fresh_solutions = Path(tmp) / "labs", Path(tmp) / "solutions"
         fresh_labs.mkdir()
         fresh_solutions.mkdir()
-        generate_versions(book_dir, fresh_labs, fresh_solutions, repository)
+        generate_versions(book_dir, fresh_labs, fresh_solutions)
         for fresh, committed in ((fresh_labs, Path(labs_dir)), (fresh_solutions, Path(solutions_dir))):
             names = {p.name for p in fresh.glob("*.ipynb")} | {p.name for p in committed.glob("*.ipynb")}
             for name in sorted(names):
