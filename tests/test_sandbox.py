@@ -201,3 +201,32 @@ def test_bwrap_command_binds_exactly_the_needed_paths(tmp_path, monkeypatch):
     assert str(sb.package_dir()) in binds
     assert "--unshare-net" in cmd or "--unshare-all" in cmd
     assert cmd[-2:] == ["python", "x.py"] and "prlimit" in cmd
+
+
+NON_ROOT_CHECK = """
+import os, subprocess, sys, tempfile
+from pathlib import Path
+from nlpcourse.instructor import sandbox as sb
+bomb = "import os\\nn = 0\\nwhile n < 1000:\\n    try:\\n        pid = os.fork()\\n    except OSError:\\n        break\\n    if pid == 0:\\n        os.pause()\\n    n += 1\\nprint('children', n, os.getuid())"
+with tempfile.TemporaryDirectory() as tmp:
+    with sb.Bubblewrap().wrap([sys.executable, "-c", bomb], Path(tmp), {}, sb.Limits(processes=20)) as w:
+        assert "--unshare-all" in w.argv and "setpriv" not in w.argv
+        done = subprocess.run(w.argv, env=w.env, cwd=tmp, capture_output=True, text=True, timeout=60, **w.popen_kwargs)
+print(done.returncode, done.stdout.strip(), done.stderr.strip()[-300:])
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user")
+def test_unprivileged_grader_gets_a_user_namespace_with_its_own_process_count(tmp_path):
+    """The path taken when the instructor is not root: bwrap's own user namespace, prlimit inside."""
+    python = Path("/usr/bin/python3")
+    if not python.exists() or sb.Bubblewrap().unavailable():
+        pytest.skip("needs /usr/bin/python3 and a working bwrap")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(sb.package_dir().parent)}
+    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(python), "-c",
+                           NON_ROOT_CHECK], env=env, cwd="/", capture_output=True, text=True, timeout=120)
+    if "Permission denied" in done.stderr and "nlpcourse" in done.stderr:
+        pytest.skip("the checkout is not readable by an unprivileged user")
+    assert done.returncode == 0, done.stderr
+    code, _, children, uid = done.stdout.split()[:4]  # "<exit code> children <n> <uid>"
+    assert code == "0" and int(children) < 20 and uid == "65534", done.stdout
