@@ -1,11 +1,14 @@
-"""nbgrader settings for the course (read by `nlpcourse assignments`, `nlpcourse grade` and by
-nbgrader itself when run from the repository root).
+"""nbgrader settings for the course (read by `nlpcourse assignments`, `nlpcourse course`,
+`nlpcourse grade` and by nbgrader itself when run from the repository root).
 
-The course directory lives under the build folder, never in the source tree: `book/` is the
-source of every assignment and `nlpcourse` fills `source/` from it. See book/instructors.md.
+The course directory (gradebook included) is `course/` at the repository root: outside `_build/`,
+so `jupyter-book clean` never touches it, and git-ignored, since it holds students' work.
+`book/` is the source of every assignment and `nlpcourse course` fills `source/` from it.
+This file sets nbgrader options only and leaves the environment alone (a Jupyter server started
+here loads it): `nlpcourse grade` gives the quick profile and NLPCOURSE_PROGRESS=0 to the
+notebooks it executes, and to them alone. See book/instructors.md.
 """
 
-import os
 from pathlib import Path
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
@@ -13,13 +16,7 @@ c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this f
 HERE = Path(__file__).resolve().parent
 
 c.CourseDirectory.course_id = "pytorch-nlp"
-c.CourseDirectory.root = str(HERE / "_build" / "nbgrader" / "course")
-
-# Grading runs the quick profile: subsets and few epochs, each chapter a few minutes on CPU.
-# The kernels nbgrader starts inherit this environment.
-os.environ["NLPCOURSE_PROFILE"] = "quick"
-# No progress bars: they write to stderr, and nbgrader scores a test cell with stderr output 0.
-os.environ["NLPCOURSE_PROGRESS"] = "0"
+c.CourseDirectory.root = str(HERE / "course")
 
 # Per-cell limit (nbgrader's default is 30 s). A quick-profile training cell takes up to about
 # a minute on 2 CPU cores; 10 minutes leaves room for a slow machine and still stops a

@@ -19,7 +19,7 @@ case "${1:-}" in
     install
     export NLPCOURSE_PROFILE="${NLPCOURSE_PROFILE:-full}" NLPCOURSE_PROGRESS=0
     # The execution cache holds one profile; another profile's outputs are thrown away.
-    .venv/bin/python -c "import os, pathlib; from nlpcourse import book_cache; \
+    .venv/bin/python -c "import os, pathlib; from nlpcourse.instructor import book_cache; \
 book_cache.prepare(pathlib.Path('.jupyter_cache'), os.environ['NLPCOURSE_PROFILE'])"
     if [ "$NLPCOURSE_PROFILE" = full ]; then
       # Full-profile training cells outlast the build's per-cell timeout: execute them first,

@@ -17,7 +17,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from nlpcourse import book_cache
+from nlpcourse.instructor import book_cache
+from nlpcourse.instructor.chapters import toc_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -26,8 +27,8 @@ NOTEBOOK_HEADER = "---\njupytext:"
 
 
 def notebook_sources() -> list[Path]:
-    """Every MyST notebook of the book (plain pages have no jupytext header)."""
-    return sorted(path for path in BOOK.glob("*.md") if path.read_text().startswith(NOTEBOOK_HEADER))
+    """Every MyST notebook of the book's table of contents (plain pages have no jupytext header)."""
+    return [path for path in toc_pages(ROOT) if path.read_text().startswith(NOTEBOOK_HEADER)]
 
 
 @dataclass

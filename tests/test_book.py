@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 
+from nlpcourse.instructor.chapters import toc_pages
 from notebook_runs import ROOT, execute, notebook_sources
 
 HTML = ROOT / "_build" / "html"
@@ -17,11 +17,7 @@ pytestmark = pytest.mark.slow
 
 
 def toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [chapter["file"] for chapter in part["chapters"]]
-    return files
+    return [path.relative_to(ROOT).with_suffix("").as_posix() for path in toc_pages(ROOT)]
 
 
 @pytest.fixture(scope="module")

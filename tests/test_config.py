@@ -125,3 +125,20 @@ def test_device_empty_override_is_ignored(monkeypatch):
     monkeypatch.setenv("NLPCOURSE_DEVICE", "")
     assert isinstance(config.device(), torch.device)
     assert config.device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_one_switch_turns_off_every_progress_bar(monkeypatch):
+    """NLPCOURSE_PROGRESS=0 (set by grading) wins over a caller's progress=True, in every module."""
+    import re
+    from pathlib import Path
+
+    monkeypatch.setenv("NLPCOURSE_PROGRESS", "0")
+    assert not config.progress_bars() and not config.progress_bars(True)
+    monkeypatch.setenv("NLPCOURSE_PROGRESS", "1")
+    assert config.progress_bars() and not config.progress_bars(False)
+    package = Path(config.__file__).parent
+    bars = [(p.name, m.group(0)) for p in package.rglob("*.py")
+            for m in re.finditer(r"tqdm\((?:[^()]|\([^()]*\))*\)", p.read_text())]
+    assert len(bars) >= 3, bars  # download, tokenising, training
+    for name, call in bars:
+        assert "disable=not progress_bars(" in call, f"{name}: {call} ignores NLPCOURSE_PROGRESS"

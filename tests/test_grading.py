@@ -17,9 +17,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nlpcourse import cli
-from nlpcourse.grading import read_csv
-from nlpcourse.versions import find_chapters, generate_versions, read_chapter, repository_url
+from nlpcourse.instructor import cli
+from nlpcourse.instructor.gradesheet import read_csv
+from nlpcourse.instructor.chapters import find_chapters, read_chapter
+from nlpcourse.instructor.versions import generate_versions, repository_url
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_BOOK = ROOT / "tests" / "fixtures" / "book"

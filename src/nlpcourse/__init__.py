@@ -2,9 +2,9 @@
 
 Each module holds one idea: `config` (profiles, seeds, device), `data` (the real data sets,
 offline or downloaded), `text` (cleaning, tokenising, `Vocab`), `batching` (padding, buckets,
-length-aware LSTMs), `training` (fit/evaluate), `plots`, `report` (glue and results),
-`book_cache` (executions shared with the book build) and `grading` (student/solution
-versions, autograding).
+length-aware LSTMs), `training` (fit/evaluate), `plots`, `report` (glue and results).
+The instructor's side (student/solution versions, the nbgrader course, autograding, the
+book's execution cache) is the subpackage `instructor`; no chapter imports it.
 """
 
 __version__ = "0.1.0"

@@ -23,6 +23,8 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
+from .config import progress_bars
+
 T = TypeVar("T")
 MIRROR_ENV = "NLPCOURSE_DATA"
 CACHE_ENV = "NLPCOURSE_CACHE"
@@ -211,7 +213,8 @@ def download(url: str, dest: Path, *, md5: str) -> Path:
     try:
         with atomic_path(dest) as tmp, _open_url(url) as response, open(tmp, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {dest.name}") as bar:
+            with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {dest.name}",
+                      disable=not progress_bars()) as bar:
                 for chunk in iter(lambda: response.read(1 << 20), b""):
                     out.write(chunk)
                     digest.update(chunk)

@@ -31,6 +31,15 @@ def settings(quick: dict, full: dict) -> dict:
     return chosen
 
 
+def progress_bars(requested: bool = True) -> bool:
+    """Whether to show a progress bar: ``requested`` and not switched off by ``NLPCOURSE_PROGRESS=0``.
+
+    The one switch every progress bar of the package honours (grading turns them off: they
+    write to stderr, and nbgrader scores a test cell with stderr output 0).
+    """
+    return requested and os.environ.get("NLPCOURSE_PROGRESS", "1").strip() != "0"
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (CPU and CUDA) so a run can be repeated."""
     random.seed(seed)

@@ -13,6 +13,8 @@ from typing import Iterable, Sequence
 
 from tqdm.auto import tqdm
 
+from .config import progress_bars
+
 PAD = "<pad>"
 UNK = "<unk>"
 
@@ -59,7 +61,7 @@ def tokenize_all(texts: Sequence[str], lower: bool = True, progress: bool = True
             rows = db.execute(f"SELECT key, tokens FROM tokens WHERE key IN ({','.join('?' * len(chunk))})", chunk)
             known.update(rows)
         missing = {key: i for i, key in enumerate(keys) if key not in known}  # duplicates once
-        for key, i in tqdm(missing.items(), desc="tokenising", disable=not progress or not missing):
+        for key, i in tqdm(missing.items(), desc="tokenising", disable=not progress_bars(progress) or not missing):
             known[key] = " ".join(tokenize(texts[i], lower))
         db.executemany("INSERT OR IGNORE INTO tokens VALUES (?, ?)", [(key, known[key]) for key in missing])
     return [known[key].split() for key in keys]  # tokens never contain whitespace

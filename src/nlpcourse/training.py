@@ -9,7 +9,6 @@ Every batch is ``(padded [B, T], lengths [B], labels)`` and a model is called as
 from __future__ import annotations
 
 import copy
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -17,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from .config import progress_bars
 
 TASKS = ("binary", "multiclass", "tagging")
 IGNORE = -100
@@ -40,10 +41,6 @@ class History:
 
         return pd.DataFrame({name: getattr(self, name) for name in
                              ("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "epoch_time")})
-
-
-def _progress_enabled(progress: bool) -> bool:
-    return progress and os.environ.get("NLPCOURSE_PROGRESS", "1") != "0"
 
 
 def _check_task(task: str) -> None:
@@ -75,7 +72,7 @@ def run_epoch(model: nn.Module, loader, loss_fn: nn.Module, device: torch.device
     total_loss, hits, count = 0.0, 0, 0
     with torch.set_grad_enabled(optimizer is not None):
         for padded, lengths, labels in tqdm(loader, desc=desc, leave=False,
-                                            disable=not _progress_enabled(progress)):
+                                            disable=not progress_bars(progress)):
             padded, labels = padded.to(device), labels.to(device)
             loss, batch_hits, batch_count = batch_loss_and_hits(model(padded, lengths), labels, loss_fn, task)
             if optimizer is not None:

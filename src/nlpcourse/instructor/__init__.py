@@ -1,0 +1,14 @@
+"""Instructor tooling: from ``book/`` to released notebooks, a course directory and grades.
+
+- :mod:`.chapters`    the one list of chapters (graded pages of ``_toc.yml``)
+- :mod:`.versions`    ``labs/`` (student) and ``solutions/`` notebooks, byte-stable
+- :mod:`.course`      the nbgrader course directory (config, ``source/``, ``release/``, gradebook)
+- :mod:`.submissions` find submissions; inspect and repair a copy (originals are never written)
+- :mod:`.execute`     run one notebook in a child process (:mod:`.kernel_run`) with a wall-clock limit
+- :mod:`.autograde`   the trusted pipeline: sanitise, execute, nbgrader's Autograde, gradebook
+- :mod:`.gradesheet`  the CSV (per-cell scores, status, reason) and fallback feedback
+- :mod:`.cli`         the ``nlpcourse`` command
+- :mod:`.book_cache`  the book's execution cache (one profile at a time)
+
+No chapter imports this package; learners never need it.
+"""

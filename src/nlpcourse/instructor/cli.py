@@ -1,0 +1,127 @@
+"""The ``nlpcourse`` command: release student/solution versions, build the course, grade.
+
+    nlpcourse assignments [--check]
+    nlpcourse course [--course-dir DIR]
+    nlpcourse grade SUBMISSIONS_DIR --out grades.csv [--feedback DIR] [--course-dir DIR]
+    nlpcourse grades --out grades.csv [--course-dir DIR]
+
+Run from the repository root (or pass ``--book``). See book/instructors.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+COURSE_DIR_HELP = "nbgrader course directory with the gradebook (default: course/ beside the book folder)"
+
+
+def _assignments(args: argparse.Namespace) -> int:
+    from .chapters import find_chapters
+    from .versions import check_versions, generate_versions
+
+    started = time.monotonic()
+    chapters = find_chapters(args.book)
+    if args.check:
+        problems = check_versions(args.book, args.labs, args.solutions)
+        for line in problems:
+            print(line)
+        print(f"checked {len(chapters)} chapter(s) in {time.monotonic() - started:.0f} s: "
+              + ("labs/ and solutions/ are up to date" if not problems else f"{len(problems)} difference(s)"))
+        return 1 if problems else 0
+    for path in generate_versions(args.book, args.labs, args.solutions):
+        print(path)
+    print(f"{len(chapters)} chapter(s) -> {args.labs}/ and {args.solutions}/ in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def _course(args: argparse.Namespace) -> int:
+    from .course import SourceEdited, prepare_course
+
+    try:
+        course_dir, releases = prepare_course(args.book, args.course_dir, args.config,
+                                              replace_edited=args.replace_edited_source)
+    except SourceEdited as err:
+        print(f"nlpcourse course: stopped: {err}", file=sys.stderr)
+        return 1
+    print(f"{course_dir}: {len(releases)} assignment(s) in release/: {', '.join(releases)}")
+    return 0
+
+
+def _summary(results) -> str:
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no submissions found"
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .autograde import STUDENT_TIMEOUT_S, grade
+    from .course import SourceEdited
+
+    try:
+        results = grade(args.submissions, args.out, feedback_dir=args.feedback, book_dir=args.book,
+                        course_dir=args.course_dir, timeout=args.timeout,
+                        student_timeout=args.submission_timeout or STUDENT_TIMEOUT_S, nbgrader_config=args.config)
+    except SourceEdited as err:
+        print(f"nlpcourse grade: stopped: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {args.out}: {_summary(results)}")
+    return 0
+
+
+def _grades(args: argparse.Namespace) -> int:
+    from .course import default_course_dir
+    from .gradesheet import load_results, write_csv
+
+    results = load_results(args.course_dir or default_course_dir(args.book))
+    write_csv(results, args.out)
+    print(f"wrote {args.out} from the gradebook: {_summary(results)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nlpcourse", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help: str, func, course: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help)
+        p.add_argument("--book", default="book", type=Path, help="folder of MyST chapters (default: book)")
+        if course:
+            p.add_argument("--course-dir", type=Path, help=COURSE_DIR_HELP)
+        p.set_defaults(func=func)
+        return p
+
+    p = command("assignments", "write labs/ (student) and solutions/ notebooks from book/", _assignments, False)
+    p.add_argument("--labs", default="labs", type=Path, help="student notebooks (default: labs)")
+    p.add_argument("--solutions", default="solutions", type=Path, help="solution notebooks (default: solutions)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 if labs/ or solutions/ differ from a fresh generation")
+
+    for p in (command("course", "build the nbgrader course directory (source/, release/, gradebook)", _course),
+              command("grade", "autograde <student>/<chapter>.ipynb submissions into a CSV", _grade)):
+        p.add_argument("--config", type=Path,
+                       help="nbgrader settings (default: nbgrader_config.py beside the book folder)")
+    sub.choices["course"].add_argument(
+        "--replace-edited-source", action="store_true",
+        help="overwrite source/ notebooks edited since the last build (each kept in edited-source/)")
+
+    p = sub.choices["grade"]
+    p.add_argument("submissions", type=Path, help="folder of <student>/<chapter>.ipynb")
+    p.add_argument("--out", required=True, type=Path, help="CSV to write (one row per student and chapter)")
+    p.add_argument("--feedback", type=Path, help="write <student>/<chapter>.html feedback here")
+    p.add_argument("--timeout", type=int, help="per-cell time limit in seconds (default: the nbgrader settings)")
+    p.add_argument("--submission-timeout", type=float,
+                   help="wall-clock limit for one submission in seconds (default: 3600)")
+
+    p = command("grades", "write the CSV (manual grades included) from the gradebook, executing nothing", _grades)
+    p.add_argument("--out", required=True, type=Path, help="CSV to write")
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Run ONE notebook in a child process with a wall-clock limit: the untrusted side of grading.
+
+:func:`execute_notebook` takes an :class:`ExecutionTask` (notebook JSON text in) and returns an
+:class:`ExecutionOutcome` (executed notebook JSON text, or why there is none). The child is
+``python -m nlpcourse.instructor.kernel_run IN OUT --timeout N`` (nbgrader's Execute: a fresh
+kernel, a per-cell limit) started in a private temporary folder with the grading environment
+set for it alone. Past the wall-clock limit the whole process tree is killed. Nothing the
+notebook does makes this function raise. Both dataclasses are small and picklable, so a
+dispatcher can send tasks to threads or to other machines.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Quick profile; no progress bars: nbgrader scores a test cell that writes to stderr 0.
+GRADING_ENV = {"NLPCOURSE_PROFILE": "quick", "NLPCOURSE_PROGRESS": "0", "NBGRADER_EXECUTION": "autograde",
+               "PYTHONUNBUFFERED": "1"}
+LOG_TAIL = 4000  # characters of the child's output kept in an outcome
+
+
+@dataclass(frozen=True)
+class ExecutionTask:
+    key: str  # who and what, e.g. "alice/day1_lstm_tagger"
+    notebook: str  # the sanitised notebook, JSON text
+    cell_timeout: int  # seconds for one cell (nbgrader's Execute.timeout)
+    wall_timeout: float  # seconds for the whole notebook
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    key: str
+    notebook: str | None  # the executed notebook, JSON text; None when it could not run
+    failure: str = ""  # why there is no executed notebook, in words
+    seconds: float = 0.0
+    log: str = ""  # the tail of the child's output
+
+    @property
+    def ok(self) -> bool:
+        return self.notebook is not None
+
+
+def child_command(input_path: Path, output_path: Path, cell_timeout: int) -> list[str]:
+    """The command that executes one notebook (a sandbox wraps this)."""
+    return [sys.executable, "-m", "nlpcourse.instructor.kernel_run", str(input_path), str(output_path),
+            "--timeout", str(cell_timeout)]
+
+
+def child_env() -> dict[str, str]:
+    """This environment plus the grading settings; this package importable even when not installed."""
+    env = dict(os.environ, **GRADING_ENV)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    src = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def execute_notebook(task: ExecutionTask) -> ExecutionOutcome:
+    """Execute ``task.notebook`` in a child process; never raises for what the notebook does."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="nlpcourse-run-") as tmp:
+        work = Path(tmp)
+        (work / "submission.ipynb").write_text(task.notebook, encoding="utf-8")
+        log_path = work / "run.log"
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                child_command(work / "submission.ipynb", work / "executed.ipynb", task.cell_timeout),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=child_env(), cwd=work, start_new_session=True,
+            )
+            try:
+                code = proc.wait(timeout=task.wall_timeout)
+            except subprocess.TimeoutExpired:
+                kill_tree(proc)
+                code = None
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+        executed = work / "executed.ipynb"
+        notebook = executed.read_text(encoding="utf-8") if code == 0 and executed.exists() else None
+    seconds = time.monotonic() - started
+    if code is None:
+        failure = f"ran past the {task.wall_timeout:g} s limit for one submission and was stopped"
+    elif notebook is None:
+        failure = explain_failure(text)
+    else:
+        failure = ""
+    return ExecutionOutcome(task.key, notebook, failure, seconds, text[-LOG_TAIL:])
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """Kill ``proc`` and every process below it (jupyter starts kernels in a new session)."""
+    import psutil
+
+    try:
+        family = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        family = []
+    for p in family:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def explain_failure(log: str) -> str:
+    """Why the child produced no executed notebook, from its output."""
+    if "DeadKernelError" in log or "Kernel died" in log:
+        return "the notebook killed its Python kernel (os._exit, a crash or out of memory); no cell could be graded"
+    if "CellTimeoutError" in log:
+        return "a cell ran past the per-cell time limit and did not stop when interrupted, so nbgrader gave up on the notebook"
+    return "the notebook could not be executed: " + short(last_error_line(log))
+
+
+def last_error_line(text: str) -> str:
+    """The exception line of a traceback (``SomethingError: message``), else the last line."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for line in reversed(lines):
+        if re.match(r"^[\w.]+(Error|Exception|Exit)\b", line):
+            return line
+    return lines[-1] if lines else "unknown error"
+
+
+def short(text: object, limit: int = 120) -> str:
+    """One line of at most ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
