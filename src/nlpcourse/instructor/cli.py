@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from .sandbox import NAMES
+
 COURSE_DIR_HELP = "nbgrader course directory with the gradebook (default: course/ beside the book folder)"
 
 
@@ -60,12 +62,15 @@ def _summary(results) -> str:
 def _grade(args: argparse.Namespace) -> int:
     from .autograde import STUDENT_TIMEOUT_S, grade
     from .course import SourceEdited
+    from .sandbox import GiB, Limits, SandboxUnavailable
 
+    limits = Limits(memory_bytes=int(args.sandbox_memory * GiB)) if args.sandbox_memory else Limits()
     try:
         results = grade(args.submissions, args.out, feedback_dir=args.feedback, book_dir=args.book,
                         course_dir=args.course_dir, timeout=args.timeout,
-                        student_timeout=args.submission_timeout or STUDENT_TIMEOUT_S, nbgrader_config=args.config)
-    except SourceEdited as err:
+                        student_timeout=args.submission_timeout or STUDENT_TIMEOUT_S, nbgrader_config=args.config,
+                        sandbox=args.sandbox, limits=limits)
+    except (SourceEdited, SandboxUnavailable) as err:
         print(f"nlpcourse grade: stopped: {err}", file=sys.stderr)
         return 1
     print(f"wrote {args.out}: {_summary(results)}")
@@ -115,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=int, help="per-cell time limit in seconds (default: the nbgrader settings)")
     p.add_argument("--submission-timeout", type=float,
                    help="wall-clock limit for one submission in seconds (default: 3600)")
+    p.add_argument("--sandbox", choices=NAMES, default="auto",
+                   help="where learner code runs (default: auto = bwrap, else docker, else podman; "
+                        "none runs it with your permissions; see book/instructors.md)")
+    p.add_argument("--sandbox-memory", type=float, metavar="GIB",
+                   help="memory bound in GiB (bwrap: address space of each process; containers: all of it; default: 8)")
 
     p = command("grades", "write the CSV (manual grades included) from the gradebook, executing nothing", _grades)
     p.add_argument("--out", required=True, type=Path, help="CSV to write")

@@ -136,16 +136,19 @@ def child_uid() -> tuple[int, int] | None:
     return uid, uid
 
 
-def read_back(path: Path, limit: int = 512 << 20) -> str | None:
-    """Read a file the child wrote, as data: not through a symlink, a regular file, bounded in size."""
+def read_back(path: Path, limit: int = 512 << 20, tail: bool = False) -> str | None:
+    """Read a file the child wrote, as data: not through a link, a regular file, at most ``limit``
+    bytes (its last ones with ``tail``); None when it is missing or not such a file."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
             return None
+        if tail:
+            handle.seek(max(0, info.st_size - limit))
         return handle.read(limit).decode("utf-8", errors="replace")
 
 
