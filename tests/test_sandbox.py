@@ -406,6 +406,7 @@ def hostile_run(bwrap, tmp_path_factory):
                 connections=connections)
 
 
+@pytest.mark.slow  # shares hostile_run: about 2 minutes on 2 busy cores
 def test_honest_learners_get_exactly_what_they_get_alone(hostile_run):
     r = hostile_run
     for student in HONEST:
@@ -414,6 +415,7 @@ def test_honest_learners_get_exactly_what_they_get_alone(hostile_run):
     assert gradebook_rows(r["course"], HONEST) == gradebook_rows(r["base"] / "alone" / "course", HONEST)
 
 
+@pytest.mark.slow  # shares hostile_run: about 2 minutes on 2 busy cores
 def test_no_submission_changed_and_nothing_planted_outside(hostile_run):
     r = hostile_run
     after = sha256_tree(r["subs"])
@@ -423,6 +425,7 @@ def test_no_submission_changed_and_nothing_planted_outside(hostile_run):
     assert not planted, planted
 
 
+@pytest.mark.slow  # shares hostile_run: about 2 minutes on 2 busy cores
 def test_attackers_reached_nothing(hostile_run):
     r = hostile_run
     assert r["connections"] == 0
@@ -445,6 +448,7 @@ def printed(notebook: Path) -> str:
     return "\n".join(o.get("text", "") + o.get("evalue", "") for c in nb.cells for o in c.get("outputs", []))
 
 
+@pytest.mark.slow  # shares hostile_run: about 2 minutes on 2 busy cores
 def test_memory_and_fork_bombs_are_contained(hostile_run):
     r = hostile_run
     memory = r["attacked"][("attacker-memory", "fixture")]
