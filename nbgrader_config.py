@@ -33,3 +33,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # On a JupyterHub with nbgrader's exchange, uncomment and adapt (see book/instructors.md):
 # c.Exchange.root = "/srv/nbgrader/exchange"
 # c.Exchange.path_includes_course = True
+
+# `nbgrader zip_collect` (see book/instructors.md): the file names of an LMS's bulk download.
+# Moodle names each file "<full name>_<id>_assignsubmission_file_<file name>"; adapt for another LMS.
+c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+?)_\d+_assignsubmission_file_(?P<file_id>[^/]+)$"

@@ -8,6 +8,7 @@ quick profile, and every execution is shared through session-scoped fixtures.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import re
@@ -118,6 +119,11 @@ def one_exercise_wrong(solution, lab) -> tuple[nbformat.NotebookNode, list[str]]
             if meta(c).get("grade") and c.cell_type == "code" and not meta(c).get("solution")]
     assert lost, f"exercise {grade_id} has no test cell after it"
     return nb, lost
+
+
+def sha256_of_files(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def save(folder: Path, student: str, chapter: str, nb, nested: bool = False) -> None:
@@ -289,6 +295,7 @@ def fixture_grades(fixture_versions, tmp_path_factory):
     lab = nbformat.read(fixture_versions / "labs" / "fixture.ipynb", as_version=4)
     solution = nbformat.read(fixture_versions / "solutions" / "fixture.ipynb", as_version=4)
     hostile_submissions(out / "submissions", lab, solution)
+    (out / "sha256.json").write_text(json.dumps(sha256_of_files(out / "submissions")))
     code = cli.main([
         "grade", str(out / "submissions"), "--out", str(out / "grades.csv"), "--feedback", str(out / "feedback"),
         "--book", str(FIXTURE_BOOK), "--course-dir", str(out / "course"), "--config", str(ROOT / "nbgrader_config.py"),
@@ -350,6 +357,31 @@ def test_grading_runs_the_quick_profile_and_writes_feedback(fixture_grades):
     feedback = (out / "feedback" / "alice" / "fixture.html").read_text()
     assert "fx-mean-tests" in feedback and "profile: quick" in feedback
     assert "not valid JSON" in (out / "feedback" / "heidi" / "fixture.html").read_text()
+
+
+def test_submissions_are_never_modified(fixture_grades):
+    """Every submitted file, hostile ones included, has the same bytes after grading."""
+    out, _, _ = fixture_grades
+    before = json.loads((out / "sha256.json").read_text())
+    assert len(before) == len(HOSTILE) + 1  # karl's unknown chapter too
+    assert sha256_of_files(out / "submissions") == before
+
+
+def test_grades_csv_is_rebuilt_from_the_gradebook_without_executing(fixture_grades, tmp_path, monkeypatch):
+    from nlpcourse.instructor import execute
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("`nlpcourse grades` executed a notebook")
+
+    monkeypatch.setattr(execute, "execute_notebook", refuse)
+    monkeypatch.setattr(execute.subprocess, "Popen", refuse)
+    out, rows, _ = fixture_grades
+    assert cli.main(["grades", "--course-dir", str(out / "course"), "--out", str(tmp_path / "again.csv")]) == 0
+    again = read_csv(tmp_path / "again.csv")
+    assert set(again) == set(rows)
+    for key, row in rows.items():
+        if key[0] != "alice":  # alice may have a manual grade by now (test_manual_grades_survive_a_regrade)
+            assert again[key] == row, key
 
 
 def test_manual_grades_survive_a_regrade(fixture_grades, tmp_path):

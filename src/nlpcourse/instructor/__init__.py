@@ -6,7 +6,8 @@
 - :mod:`.submissions` find submissions; inspect and repair a copy (originals are never written)
 - :mod:`.execute`     run one notebook in a child process (:mod:`.kernel_run`) with a wall-clock limit
 - :mod:`.autograde`   the trusted pipeline: sanitise, execute, nbgrader's Autograde, gradebook
-- :mod:`.gradesheet`  the CSV (per-cell scores, status, reason) and fallback feedback
+- :mod:`.gradesheet`  the CSV (per-cell scores, status, reason), rebuilt from the gradebook
+- :mod:`.feedback`    feedback with hidden tests as passed/failed, their source left out
 - :mod:`.cli`         the ``nlpcourse`` command
 - :mod:`.book_cache`  the book's execution cache (one profile at a time)
 

@@ -64,6 +64,9 @@ def _grade(args: argparse.Namespace) -> int:
     from .course import SourceEdited
     from .sandbox import GiB, Limits, SandboxUnavailable
 
+    if not args.submissions.is_dir():
+        print(f"nlpcourse grade: {args.submissions} is not a folder of <student>/<chapter>.ipynb", file=sys.stderr)
+        return 2
     limits = Limits(memory_bytes=int(args.sandbox_memory * GiB)) if args.sandbox_memory else Limits()
     try:
         results = grade(args.submissions, args.out, feedback_dir=args.feedback, book_dir=args.book,
@@ -81,7 +84,11 @@ def _grades(args: argparse.Namespace) -> int:
     from .course import default_course_dir
     from .gradesheet import load_results, write_csv
 
-    results = load_results(args.course_dir or default_course_dir(args.book))
+    course_dir = args.course_dir or default_course_dir(args.book)
+    if not (course_dir / "gradebook.db").exists():
+        print(f"nlpcourse grades: no gradebook in {course_dir} (grade first, or pass --course-dir)", file=sys.stderr)
+        return 2
+    results = load_results(course_dir)
     write_csv(results, args.out)
     print(f"wrote {args.out} from the gradebook: {_summary(results)}")
     return 0

@@ -20,6 +20,7 @@ from pathlib import Path
 import nbformat
 
 from .chapters import find_chapters, read_chapter
+from .feedback import FEEDBACK_PREPROCESSORS
 from .versions import install_cell, normalize, notebook_bytes, repository_url, write_if_changed
 
 DEFAULT_COURSE_ID = "pytorch-nlp"
@@ -53,6 +54,7 @@ def write_course_config(course_dir: Path, repo_config: Path | None, timeout: int
         lines += [f"c.CourseDirectory.course_id = {DEFAULT_COURSE_ID!r}", "c.Execute.timeout = 600",
                   "c.OverwriteCells.add_missing_cells = True"]
     lines.append(f"c.CourseDirectory.root = {str(course_dir.resolve())!r}")
+    lines.append(f"c.GenerateFeedback.preprocessors = {FEEDBACK_PREPROCESSORS!r}  # hidden tests: verdicts only")
     if timeout is not None:
         lines.append(f"c.Execute.timeout = {int(timeout)}")
     course_dir.mkdir(parents=True, exist_ok=True)
