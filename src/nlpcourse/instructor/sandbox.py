@@ -44,6 +44,7 @@ NAMES = ("auto", "bwrap", "docker", "podman", "none")
 GiB = 1 << 30
 PRIVATE_TMP = "/tmp"
 PRIVATE_CACHE = "/tmp/nlpcourse-cache"
+SHM_BYTES = 256 << 20  # /dev/shm: semaphores (joblib, torch), not storage
 SANDBOX_UID_RANGE = (2_000_000_000, 2_100_000_000)  # fresh uids for children of a root grader
 DOCKERFILE = "docker/grader.Dockerfile"
 # Environment variables the child keeps; everything else (tokens, the instructor's paths) is dropped.
@@ -70,7 +71,7 @@ class Limits:
     processes: int = 256  # processes and threads
     cpu_seconds: int = 3600  # bwrap: CPU time of each process; containers get one CPU instead
     file_bytes: int = 2 * GiB  # largest file the child may write
-    tmp_bytes: int = 2 * GiB  # the private /tmp (memory-backed under bwrap), cache included
+    tmp_bytes: int = 1 * GiB  # the private /tmp (memory-backed), cache included
 
 
 @dataclass
@@ -223,8 +224,8 @@ class Bubblewrap(Sandbox):
         for dest, fd in data_fds.items():
             cmd += ["--perms", "0644", "--ro-bind-data", str(fd), dest]
         cmd += ["--proc", "/proc", "--dev", "/dev"]
-        for tmpfs in ("/dev/shm", PRIVATE_TMP):  # memory-backed: bounded by size, shm for semaphores
-            cmd += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", tmpfs]
+        for tmpfs, size in (("/dev/shm", SHM_BYTES), (PRIVATE_TMP, limits.tmp_bytes)):  # memory-backed, bounded
+            cmd += ["--perms", "1777", "--size", str(size), "--tmpfs", tmpfs]
         made = {Path("/"), Path("/usr"), Path(PRIVATE_TMP)}
         binds = [(p, "--ro-bind") for p in python_paths()]
         binds += [(mirror, "--ro-bind")] if mirror else []
