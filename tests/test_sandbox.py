@@ -201,7 +201,8 @@ def test_container_command_isolates_like_bwrap(tmp_path, monkeypatch):
 def test_bwrap_command_binds_exactly_the_needed_paths(tmp_path, monkeypatch):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
-    monkeypatch.setenv("NLPCOURSE_DATA", str(mirror))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NLPCOURSE_DATA", "mirror")  # relative, as the loaders allow
     work = tmp_path / "work"
     cmd = sb.Bubblewrap().command(["python", "x.py"], work, os.environ, sb.Limits(), (2_000_000_123,) * 2)
     binds = {cmd[i + 1]: a for i, a in enumerate(cmd) if a in ("--bind", "--ro-bind")}

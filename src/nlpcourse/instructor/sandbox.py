@@ -107,11 +107,14 @@ def package_dir() -> Path:
 
 
 def data_mirror(env: Mapping[str, str]) -> Path | None:
+    """The data mirror ``NLPCOURSE_DATA`` names, resolved as the loaders do (a relative path from
+    the current folder, else from the repository); None when unset or not a folder."""
     value = env.get("NLPCOURSE_DATA")
     if not value:
         return None
     path = Path(value).expanduser()
-    return path.resolve() if path.is_absolute() and path.is_dir() else None
+    candidates = [path] if path.is_absolute() else [Path.cwd() / path, package_dir().parents[1] / path]
+    return next((c.resolve() for c in candidates if c.is_dir()), None)
 
 
 def child_env(env: Mapping[str, str], home: str, python_dir: str, mirror: Path | None) -> dict[str, str]:
