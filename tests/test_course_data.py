@@ -56,6 +56,13 @@ def test_manual_grade_survives_rebuild_clean_and_regrade(repo, tmp_path_factory)
     assert cli.main([*grade, "--out", str(repo / "again.csv")]) == 0  # regrade
 
     row = read_csv(repo / "again.csv")[("alice", "fixture")]
+    # Graded in place, as after `nbgrader collect`: the file in submitted/ is only read.
+    collected = course_dir / "submitted" / "alice" / "fixture" / "fixture.ipynb"
+    before = collected.read_bytes()
+    assert cli.main(["grade", str(course_dir / "submitted"), "--book", str(repo / "book"), "--timeout", "8",
+                     "--out", str(repo / "in-place.csv")]) == 0
+    assert collected.read_bytes() == before
+    assert read_csv(repo / "in-place.csv")[("alice", "fixture")] == row
     assert row["fx-why-max"] == "0.5" and row["manual_pending"] == "0", row
     assert cli.main(["grades", "--book", str(repo / "book"), "--out", str(repo / "final.csv")]) == 0
     assert read_csv(repo / "final.csv")[("alice", "fixture")] == row

@@ -72,15 +72,17 @@ def sanitize(nb: nbformat.NotebookNode, sub: Submission, api) -> nbformat.Notebo
     return nb
 
 
-def stage(sub: Submission, course_dir: Path, copy: nbformat.NotebookNode) -> None:
-    """Put the (repaired) copy where nbgrader's converter reads it, never over the original."""
+def stage(sub: Submission, course_dir: Path, original, copy) -> nbformat.NotebookNode:
+    """Put the (repaired) copy where nbgrader's converter reads it, never over the original;
+    return the notebook the converter will read."""
     for kind in ("autograded", "feedback"):
         shutil.rmtree(course_dir / kind / sub.student / sub.chapter, ignore_errors=True)
     target = course_dir / "submitted" / sub.student / sub.chapter / f"{sub.chapter}.ipynb"
     if target.exists() and target.samefile(sub.path):
-        return  # graded in place after `nbgrader collect`: nbgrader sanitises the file it has
+        return original  # graded in place after `nbgrader collect`: nbgrader reads the file as it is
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(copy, target)
+    return copy
 
 
 def prepare(sub: Submission, release, api, cell_timeout: int, wall_timeout: float
@@ -94,8 +96,7 @@ def prepare(sub: Submission, release, api, cell_timeout: int, wall_timeout: floa
     try:
         nb = read_submission(sub.path)
         result.problems, copy = inspect_submission(nb, release)
-        stage(sub, Path(api.coursedir.root), copy)
-        sanitized = sanitize(copy, sub, api)
+        sanitized = sanitize(stage(sub, Path(api.coursedir.root), nb, copy), sub, api)
     except Unreadable as err:
         result.status, result.problems = "rejected", [str(err)]
         return result, None
