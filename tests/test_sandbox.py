@@ -11,6 +11,7 @@ import contextlib
 import copy
 import hashlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from test_grading import FIXTURE_BOOK, cell_by_id, save
 
 from nlpcourse.instructor import cli
 from nlpcourse.instructor import sandbox as sb
+from nlpcourse.instructor.sandbox_bwrap import Bubblewrap
+from nlpcourse.instructor.sandbox_container import DOCKERFILE, Container
 from nlpcourse.instructor.gradesheet import read_csv
 from nlpcourse.instructor.versions import generate_versions
 
@@ -33,7 +36,7 @@ SECRET = "honest-learner-private-7f3a9c"  # in every honest notebook; no attacke
 
 @pytest.fixture(scope="module")
 def bwrap():
-    reason = sb.Bubblewrap().unavailable()
+    reason = Bubblewrap().unavailable()
     if reason:
         pytest.skip(f"bubblewrap cannot run here: {reason}")
     return sb.get_sandbox("bwrap")
@@ -161,7 +164,7 @@ def test_none_only_by_name_and_with_a_warning():
 
 
 def test_auto_stops_with_advice_when_nothing_is_usable(monkeypatch):
-    monkeypatch.setattr(sb.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(sb.SandboxUnavailable) as err:
         sb.get_sandbox("auto")
     message = str(err.value)
@@ -180,7 +183,7 @@ def test_container_command_isolates_like_bwrap(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADER_SECRET_TOKEN", "s3cret")
     work = tmp_path / "work"
     work.mkdir()
-    docker = sb.Container("docker")
+    docker = Container("docker")
     argv = [sys.executable, "-m", "nlpcourse.instructor.kernel_run", str(work / "in.ipynb"), str(work / "out.ipynb")]
     cmd = docker.command(argv, work, os.environ, sb.Limits(memory_bytes=1 << 30, processes=64), (2_000_000_123,) * 2, "box")
     text = " ".join(cmd)
@@ -194,7 +197,7 @@ def test_container_command_isolates_like_bwrap(tmp_path, monkeypatch):
     image = cmd.index(docker.image())
     assert cmd[image + 1:] == ["python", *argv[1:]]  # the image's own interpreter
     assert docker.image().startswith("nlpcourse-grader:")
-    dockerfile = (ROOT / sb.DOCKERFILE).read_text()
+    dockerfile = (ROOT / DOCKERFILE).read_text()
     assert "requirements.txt" in dockerfile
 
 
@@ -204,7 +207,7 @@ def test_bwrap_command_binds_exactly_the_needed_paths(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NLPCOURSE_DATA", "mirror")  # relative, as the loaders allow
     work = tmp_path / "work"
-    cmd = sb.Bubblewrap().command(["python", "x.py"], work, os.environ, sb.Limits(), (2_000_000_123,) * 2)
+    cmd = Bubblewrap().command(["python", "x.py"], work, os.environ, sb.Limits(), (2_000_000_123,) * 2)
     binds = {cmd[i + 1]: a for i, a in enumerate(cmd) if a in ("--bind", "--ro-bind")}
     assert binds[str(work)] == "--bind" and binds[str(mirror)] == "--ro-bind"
     assert [p for p, how in binds.items() if how == "--bind"] == [str(work)]
@@ -218,9 +221,10 @@ NON_ROOT_CHECK = """
 import os, subprocess, sys, tempfile
 from pathlib import Path
 from nlpcourse.instructor import sandbox as sb
+from nlpcourse.instructor.sandbox_bwrap import Bubblewrap
 bomb = "import os\\nn = 0\\nwhile n < 1000:\\n    try:\\n        pid = os.fork()\\n    except OSError:\\n        break\\n    if pid == 0:\\n        os.pause()\\n    n += 1\\nprint('children', n, os.getuid())"
 with tempfile.TemporaryDirectory() as tmp:
-    with sb.Bubblewrap().wrap([sys.executable, "-c", bomb], Path(tmp), {}, sb.Limits(processes=20)) as w:
+    with Bubblewrap().wrap([sys.executable, "-c", bomb], Path(tmp), {}, sb.Limits(processes=20)) as w:
         assert "--unshare-all" in w.argv and "setpriv" not in w.argv
         done = subprocess.run(w.argv, env=w.env, cwd=tmp, capture_output=True, text=True, timeout=60, **w.popen_kwargs)
 print(done.returncode, done.stdout.strip(), done.stderr.strip()[-300:])
@@ -231,7 +235,7 @@ print(done.returncode, done.stdout.strip(), done.stderr.strip()[-300:])
 def test_unprivileged_grader_gets_a_user_namespace_with_its_own_process_count(tmp_path):
     """The path taken when the instructor is not root: bwrap's own user namespace, prlimit inside."""
     python = Path("/usr/bin/python3")
-    if not python.exists() or sb.Bubblewrap().unavailable():
+    if not python.exists() or Bubblewrap().unavailable():
         pytest.skip("needs /usr/bin/python3 and a working bwrap")
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(sb.package_dir().parent)}
     done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(python), "-c",

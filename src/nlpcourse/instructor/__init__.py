@@ -5,6 +5,8 @@
 - :mod:`.course`      the nbgrader course directory (config, ``source/``, ``release/``, gradebook)
 - :mod:`.submissions` find submissions; inspect and repair a copy (originals are never written)
 - :mod:`.execute`     run one notebook in a child process (:mod:`.kernel_run`) with a wall-clock limit
+- :mod:`.sandbox`     where that child runs: bubblewrap (:mod:`.sandbox_bwrap`), Docker/Podman
+                      (:mod:`.sandbox_container`) or, asked for by name, no sandbox
 - :mod:`.autograde`   the trusted pipeline: sanitise, execute, nbgrader's Autograde, gradebook
 - :mod:`.gradesheet`  the CSV (per-cell scores, status, reason), rebuilt from the gradebook
 - :mod:`.feedback`    feedback with hidden tests as passed/failed, their source left out

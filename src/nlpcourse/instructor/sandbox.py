@@ -5,7 +5,7 @@ sees only its private working folder (read-write), the Python environment and th
 (read-only) and a private ``/tmp``; no network, no course directory, gradebook, other
 submissions or home folder; memory, processes and CPU time bounded.
 
-* ``bwrap`` (default on Linux): bubblewrap namespaces. Paths are bound at their own place, so
+* ``bwrap`` (default on Linux; :mod:`.sandbox_bwrap`): bubblewrap namespaces. Paths are bound at their own place, so
   the command's arguments stay valid. Limits are rlimits set inside the sandbox by ``prlimit``
   (util-linux): address space per process, processes, CPU seconds, file size. Run as root,
   bwrap keeps no user namespace and the child drops to a fresh unprivileged uid with
@@ -14,7 +14,7 @@ submissions or home folder; memory, processes and CPU time bounded.
   another user, bwrap maps that user into a new user namespace, where the count is per
   namespace. cgroups are not used: they are often read-only (containers, CI) and need a
   delegated subtree.
-* ``docker`` / ``podman``: one container per submission from the image built by
+* ``docker`` / ``podman`` (:mod:`.sandbox_container`): one container per submission from the image built by
   ``docker/grader.Dockerfile`` (the course's pinned requirements), ``--network none``,
   ``--memory``, ``--pids-limit``, ``--cpus``, a read-only root.
 * ``none``: the command unchanged, only when asked for by name; it carries a warning.
@@ -25,11 +25,10 @@ shared between submissions would be a channel between learners (the loaders unpi
 
 from __future__ import annotations
 
+import abc
 import contextlib
-import hashlib
 import os
 import secrets
-import shutil
 import stat
 import subprocess
 import sys
@@ -38,7 +37,7 @@ import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Mapping
 
 NAMES = ("auto", "bwrap", "docker", "podman", "none")
 GiB = 1 << 30
@@ -46,7 +45,6 @@ PRIVATE_TMP = "/tmp"
 PRIVATE_CACHE = "/tmp/nlpcourse-cache"
 SHM_BYTES = 256 << 20  # /dev/shm: semaphores (joblib, torch), not storage
 SANDBOX_UID_RANGE = (2_000_000_000, 2_100_000_000)  # fresh uids for children of a root grader
-DOCKERFILE = "docker/grader.Dockerfile"
 # Environment variables the child keeps; everything else (tokens, the instructor's paths) is dropped.
 KEPT_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONUNBUFFERED", "PYTHONHASHSEED", "PYTHONIOENCODING")
 KEPT_ENV_PREFIXES = ("NLPCOURSE_", "NBGRADER_", "OMP_", "MKL_", "OPENBLAS_")
@@ -159,8 +157,8 @@ def read_back(path: Path, limit: int = 512 << 20, tail: bool = False) -> str | N
 # --------------------------------------------------------------------------- backends
 
 
-class Sandbox:
-    """A way to run the execution child. ``wrap`` is a context manager (it may hold resources)."""
+class Sandbox(abc.ABC):
+    """A way to run the execution child."""
 
     name = "sandbox"
     warning = ""
@@ -169,10 +167,10 @@ class Sandbox:
         """Why this sandbox cannot run here, or None when it can."""
         return None
 
-    @contextlib.contextmanager
-    def wrap(self, argv: list[str], workdir: Path, env: Mapping[str, str], limits: Limits) -> Iterator[Wrapped]:
-        raise NotImplementedError
-        yield
+    @abc.abstractmethod
+    def wrap(self, argv: list[str], workdir: Path, env: Mapping[str, str],
+             limits: Limits) -> contextlib.AbstractContextManager[Wrapped]:
+        """A context manager giving ``argv`` wrapped to run in ``workdir`` (it may hold resources)."""
 
 
 class NoSandbox(Sandbox):
@@ -186,155 +184,11 @@ class NoSandbox(Sandbox):
         yield Wrapped(list(argv), dict(env))
 
 
-def prlimit_command(limits: Limits) -> list[str]:
-    return ["prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",
-            f"--cpu={limits.cpu_seconds}", f"--fsize={limits.file_bytes}", "--core=0", "--"]
-
-
-class Bubblewrap(Sandbox):
-    """bubblewrap: namespaces, read-only binds of exactly the paths needed, rlimits inside."""
-
-    name = "bwrap"
-
-    def unavailable(self) -> str | None:
-        tools = ["bwrap", "prlimit"] + (["setpriv"] if os.geteuid() == 0 else [])
-        missing = [t for t in tools if shutil.which(t) is None]
-        if missing:
-            return f"{', '.join(missing)} not found"
-        return _probe(self)
-
-    def command(self, argv: list[str], workdir: Path, env: Mapping[str, str], limits: Limits,
-                ids: tuple[int, int] | None, data_fds: Mapping[str, int] = {}) -> list[str]:
-        """The full bwrap command line (``data_fds``: synthetic /etc files as readable fds)."""
-        mirror = data_mirror(env)
-        cmd = ["bwrap", "--die-with-parent", "--new-session"]
-        if ids is None:  # not root: a user namespace of our own
-            cmd += ["--unshare-all"]
-        else:  # root: no user namespace, so the child can drop to a uid of its own
-            cmd += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-                    "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        cmd += ["--ro-bind", "/usr", "/usr"]
-        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-            host = Path("/") / name
-            if host.is_symlink():
-                cmd += ["--symlink", os.readlink(host), str(host)]
-            elif host.is_dir():
-                cmd += ["--ro-bind", str(host), str(host)]
-        cmd += ["--perms", "0755", "--dir", "/etc"]
-        for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts"):  # fonts: matplotlib's fontconfig
-            if Path(etc).exists():
-                cmd += ["--ro-bind", etc, etc]
-        for dest, fd in data_fds.items():
-            cmd += ["--perms", "0644", "--ro-bind-data", str(fd), dest]
-        cmd += ["--proc", "/proc", "--dev", "/dev"]
-        for tmpfs, size in (("/dev/shm", SHM_BYTES), (PRIVATE_TMP, limits.tmp_bytes)):  # memory-backed, bounded
-            cmd += ["--perms", "1777", "--size", str(size), "--tmpfs", tmpfs]
-        made = {Path("/"), Path("/usr"), Path(PRIVATE_TMP)}
-        binds = [(p, "--ro-bind") for p in python_paths()]
-        binds += [(mirror, "--ro-bind")] if mirror else []
-        binds += [(workdir.resolve(), "--bind")]
-        for path, how in binds:
-            for parent in reversed(path.parents):  # own, world-readable parents (bwrap copies modes)
-                if parent not in made:
-                    cmd += ["--perms", "0755", "--dir", str(parent)]
-                    made.add(parent)
-            cmd += [how, str(path), str(path)]
-            made.add(path)
-        cmd += ["--chdir", str(workdir.resolve())]
-        if ids is not None:
-            cmd += ["setpriv", f"--reuid={ids[0]}", f"--regid={ids[1]}", "--clear-groups", "--no-new-privs",
-                    "--inh-caps=-all", "--bounding-set=-all"]
-        return cmd + prlimit_command(limits) + list(argv)
-
-    @contextlib.contextmanager
-    def wrap(self, argv, workdir, env, limits):
-        ids = child_uid()
-        if ids is not None:
-            os.chown(workdir, *ids)
-        uid, gid = ids or (os.getuid(), os.getgid())
-        files = {"/etc/passwd": f"learner:x:{uid}:{gid}:learner:{PRIVATE_TMP}:/usr/sbin/nologin\n",
-                 "/etc/group": f"learner:x:{gid}:\n", "/etc/hosts": "127.0.0.1 localhost\n::1 localhost\n"}
-        fds = {}
-        try:
-            for dest, text in files.items():
-                read, write = os.pipe()
-                os.write(write, text.encode())
-                os.close(write)
-                fds[dest] = read
-            cmd = self.command(argv, workdir, env, limits, ids, fds)
-            child = child_env(env, PRIVATE_TMP, str(Path(sys.executable).parent), data_mirror(env))
-            yield Wrapped(cmd, child, {"pass_fds": tuple(fds.values())})
-        finally:
-            for fd in fds.values():
-                os.close(fd)
-
-
-class Container(Sandbox):
-    """Docker or Podman: a container per submission from the course's grading image."""
-
-    def __init__(self, engine: str):
-        self.name = self.engine = engine
-
-    def image(self) -> str:
-        """``nlpcourse-grader:<hash of requirements.txt>``: a new image whenever the pins change."""
-        requirements = package_dir().parents[1] / "requirements.txt"
-        tag = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12] if requirements.exists() else "latest"
-        return f"nlpcourse-grader:{tag}"
-
-    def build_command(self) -> str:
-        return f"{self.engine} build -f {DOCKERFILE} -t {self.image()} ."
-
-    def unavailable(self) -> str | None:
-        if shutil.which(self.engine) is None:
-            return f"{self.engine} not found"
-        for check, problem in (([self.engine, "info"], f"the {self.engine} engine does not answer (is its daemon running?)"),
-                               ([self.engine, "image", "inspect", self.image()],
-                                f"image {self.image()} missing: build it with `{self.build_command()}` at the repository root")):
-            try:
-                done = subprocess.run(check, capture_output=True, timeout=60)
-            except (OSError, subprocess.TimeoutExpired):
-                return problem
-            if done.returncode != 0:
-                return problem
-        return None
-
-    def command(self, argv: list[str], workdir: Path, env: Mapping[str, str], limits: Limits,
-                ids: tuple[int, int] | None, container_name: str) -> list[str]:
-        mirror = data_mirror(env)
-        uid, gid = ids or (os.getuid(), os.getgid())
-        work = str(workdir.resolve())
-        cmd = [self.engine, "run", "--rm", "--name", container_name, "--network", "none",
-               f"--memory={limits.memory_bytes}", f"--memory-swap={limits.memory_bytes}",
-               f"--pids-limit={limits.processes}", "--cpus=1", f"--ulimit=fsize={limits.file_bytes}",
-               "--ulimit=core=0", "--read-only", f"--tmpfs={PRIVATE_TMP}:rw,size={limits.tmp_bytes},mode=1777",
-               f"--user={uid}:{gid}", "--cap-drop=ALL", "--security-opt=no-new-privileges",
-               "-v", f"{work}:{work}:rw", "-v", f"{package_dir()}:/opt/nlpcourse/nlpcourse:ro", "-w", work]
-        if mirror:
-            cmd += ["-v", f"{mirror}:{mirror}:ro"]
-        inside = child_env(env, PRIVATE_TMP, "/usr/local/bin", mirror)
-        inside["PYTHONPATH"] = "/opt/nlpcourse"
-        for key, value in sorted(inside.items()):
-            cmd += ["-e", f"{key}={value}"]
-        program = ["python" if argv[0] == sys.executable else argv[0], *argv[1:]]
-        return cmd + [self.image(), *program]
-
-    @contextlib.contextmanager
-    def wrap(self, argv, workdir, env, limits):
-        ids = child_uid()
-        if ids is not None:
-            os.chown(workdir, *ids)
-        name = f"nlpcourse-grade-{secrets.token_hex(6)}"
-        try:
-            yield Wrapped(self.command(argv, workdir, env, limits, ids, name), dict(os.environ))
-        finally:  # killing the client does not stop the container
-            subprocess.run([self.engine, "rm", "-f", name], capture_output=True, timeout=120)
-
-
 # --------------------------------------------------------------------------- choosing one
 
 
 @lru_cache(maxsize=None)
-def _probe(sandbox: Sandbox) -> str | None:
+def probe(sandbox: Sandbox) -> str | None:
     """Run ``python -c pass`` in the sandbox once; why it failed, or None."""
     with tempfile.TemporaryDirectory(prefix="nlpcourse-probe-") as tmp:
         with sandbox.wrap([sys.executable, "-c", "pass"], Path(tmp), os.environ, Limits()) as wrapped:
@@ -350,7 +204,15 @@ def _probe(sandbox: Sandbox) -> str | None:
 
 @lru_cache(maxsize=None)
 def _backend(name: str) -> Sandbox:
-    return {"bwrap": Bubblewrap, "none": NoSandbox}.get(name, lambda: Container(name))()
+    """One instance per name, so each is probed once per process."""
+    from .sandbox_bwrap import Bubblewrap
+    from .sandbox_container import Container
+
+    if name == "bwrap":
+        return Bubblewrap()
+    if name == "none":
+        return NoSandbox()
+    return Container(name)
 
 
 def get_sandbox(name: str = "auto") -> Sandbox:
@@ -369,5 +231,5 @@ def get_sandbox(name: str = "auto") -> Sandbox:
         if reason is None:
             return sandbox
         reasons.append(f"{candidate}: {reason}")
-    build = Container("docker").build_command()
+    build = _backend("docker").build_command()
     raise SandboxUnavailable(f"no usable sandbox ({'; '.join(reasons)}). " + HOW_TO_GET_ONE.format(build=build))
