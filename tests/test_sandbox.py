@@ -163,6 +163,15 @@ def test_none_only_by_name_and_with_a_warning():
         sb.get_sandbox("chroot")
 
 
+def test_none_warns_in_the_run_log():
+    from nlpcourse.instructor.execute import ExecutionTask, execute_notebook
+
+    notebook = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")]))
+    outcome = execute_notebook(ExecutionTask("x/none", notebook, 30, 120, sandbox="none"))
+    assert outcome.ok and "42" in outcome.notebook
+    assert outcome.log.startswith(sb.NONE_WARNING)
+
+
 def test_auto_stops_with_advice_when_nothing_is_usable(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(sb.SandboxUnavailable) as err:
