@@ -20,6 +20,7 @@ from .sandbox import (PRIVATE_TMP, SHM_BYTES, Limits, Sandbox, Wrapped, child_en
 
 
 def prlimit_command(limits: Limits) -> list[str]:
+    """util-linux's prlimit: set the rlimits, then exec the rest of the command line."""
     return ["prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",
             f"--cpu={limits.cpu_seconds}", f"--fsize={limits.file_bytes}", "--core=0", "--"]
 
@@ -37,7 +38,7 @@ class Bubblewrap(Sandbox):
         return probe(self)
 
     def command(self, argv: list[str], workdir: Path, env: Mapping[str, str], limits: Limits,
-                ids: tuple[int, int] | None, data_fds: Mapping[str, int] = {}) -> list[str]:
+                ids: tuple[int, int] | None, data_fds: Mapping[str, int] | None = None) -> list[str]:
         """The full bwrap command line (``data_fds``: synthetic /etc files as readable fds)."""
         mirror = data_mirror(env)
         cmd = ["bwrap", "--die-with-parent", "--new-session"]
@@ -57,7 +58,7 @@ class Bubblewrap(Sandbox):
         for etc in ("/etc/ld.so.cache", "/etc/localtime", "/etc/fonts"):  # fonts: matplotlib's fontconfig
             if Path(etc).exists():
                 cmd += ["--ro-bind", etc, etc]
-        for dest, fd in data_fds.items():
+        for dest, fd in (data_fds or {}).items():
             cmd += ["--perms", "0644", "--ro-bind-data", str(fd), dest]
         cmd += ["--proc", "/proc", "--dev", "/dev"]
         for tmpfs, size in (("/dev/shm", SHM_BYTES), (PRIVATE_TMP, limits.tmp_bytes)):  # memory-backed, bounded
