@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -28,6 +29,7 @@ from .course import nbgrader_api, prepare_course
 from .execute import ExecutionOutcome, ExecutionTask, execute_notebook, last_error_line, short
 from .gradesheet import (Result, expected_scores, explain_autograded, fallback_feedback, load_results,
                          store_result, write_csv)
+from .sandbox import Limits, get_sandbox
 from .submissions import Submission, Unreadable, find_submissions, inspect_submission, read_submission
 
 STUDENT_TIMEOUT_S = 3600  # wall-clock limit for one submission, all cells together
@@ -151,25 +153,35 @@ def grade(
     student_timeout: float = STUDENT_TIMEOUT_S,
     nbgrader_config: str | Path | None = None,
     run_executions: RunExecutions = run_sequentially,
+    sandbox: str = "auto",
+    limits: Limits | None = None,
     log=print,
 ) -> list[Result]:
     """Grade every submission in ``submissions_dir``; write ``out_csv``; return the rows.
 
     The course directory (default: ``course/`` beside ``book/``) keeps the gradebook, so manual
     grades given in nbgrader's formgrader survive a re-run. ``timeout`` overrides the per-cell
-    limit of ``nbgrader_config.py`` (by default the one beside ``book/``).
+    limit of ``nbgrader_config.py`` (by default the one beside ``book/``). Learner code runs in
+    ``sandbox`` (see :mod:`.sandbox`) within ``limits``; when that sandbox cannot run here,
+    `SandboxUnavailable` is raised before anything is graded.
     """
+    chosen = get_sandbox(sandbox)
     submissions = find_submissions(submissions_dir)
     course_dir, releases = prepare_course(book_dir, course_dir, nbgrader_config, timeout,
                                           only={s.chapter for s in submissions}, log=log)
     api = nbgrader_api(course_dir)
     cell_timeout = int(api.config.Execute.get("timeout", 30))
     prepared = [prepare(s, releases.get(s.chapter), api, cell_timeout, student_timeout) for s in submissions]
+    prepared = [(result, task and replace(task, sandbox=chosen.name, limits=limits or Limits()))
+                for result, task in prepared]
     tasks = [task for _, task in prepared if task is not None]
-    log(f"executing {len(tasks)} submission(s) ...")
+    log(f"executing {len(tasks)} submission(s) in the {chosen.name} sandbox ...")
+    if chosen.warning:
+        log(chosen.warning)
     outcomes = iter(run_executions(tasks))
     started = time.monotonic()
     with open(course_dir / "grading.log", "a", encoding="utf-8") as grading_log:
+        grading_log.write(f"\n===== grading run, sandbox: {chosen.name} =====\n{chosen.warning}\n")
         for sub, (result, task) in zip(submissions, prepared):
             outcome = next(outcomes) if task is not None else None
             if outcome is not None:

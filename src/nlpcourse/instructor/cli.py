@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from .sandbox import NAMES
+
 COURSE_DIR_HELP = "nbgrader course directory with the gradebook (default: course/ beside the book folder)"
 
 
@@ -64,10 +66,12 @@ def _grade(args: argparse.Namespace) -> int:
     from .autograde import STUDENT_TIMEOUT_S, grade
     from .dispatch import execution_runner
     from .course import SourceEdited
+    from .sandbox import GiB, Limits, SandboxUnavailable
 
     if not args.submissions.is_dir():
         print(f"nlpcourse grade: {args.submissions} is not a folder of <student>/<chapter>.ipynb", file=sys.stderr)
         return 2
+    limits = Limits(memory_bytes=int(args.sandbox_memory * GiB)) if args.sandbox_memory else Limits()
     try:
         run_executions = execution_runner(args.jobs, args.scheduler)
     except ValueError as err:
@@ -77,8 +81,8 @@ def _grade(args: argparse.Namespace) -> int:
         results = grade(args.submissions, args.out, feedback_dir=args.feedback, book_dir=args.book,
                         course_dir=args.course_dir, timeout=args.timeout,
                         student_timeout=args.submission_timeout or STUDENT_TIMEOUT_S, nbgrader_config=args.config,
-                        run_executions=run_executions)
-    except SourceEdited as err:
+                        run_executions=run_executions, sandbox=args.sandbox, limits=limits)
+    except (SourceEdited, SandboxUnavailable) as err:
         print(f"nlpcourse grade: stopped: {err}", file=sys.stderr)
         return 1
     print(f"wrote {args.out}: {_summary(results)}")
@@ -137,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the submissions on Dask: 'local' starts a LocalCluster of --jobs worker processes; "
                         "an address (tcp://host:8786) uses a running cluster")
+    p.add_argument("--sandbox", choices=NAMES, default="auto",
+                   help="where learner code runs (default: auto = bwrap, else docker, else podman; "
+                        "none runs it with your permissions; see book/instructors.md)")
+    p.add_argument("--sandbox-memory", type=float, metavar="GIB",
+                   help="memory bound in GiB (bwrap: address space of each process; containers: all of it; default: 8)")
 
     p = command("grades", "write the CSV (manual grades included) from the gradebook, executing nothing", _grades)
     p.add_argument("--out", required=True, type=Path, help="CSV to write")

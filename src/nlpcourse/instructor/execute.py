@@ -4,7 +4,9 @@
 :class:`ExecutionOutcome` (executed notebook JSON text, or why there is none). The child is
 ``python -m nlpcourse.instructor.kernel_run IN OUT --timeout N`` (nbgrader's Execute: a fresh
 kernel, a per-cell limit) started in a private temporary folder with the grading environment
-set for it alone. Past the wall-clock limit the whole process tree is killed. Nothing the
+set for it alone, inside the sandbox the task names (:mod:`.sandbox`; what comes back is read
+as data, never through a link the child planted). Past the wall-clock limit the whole process
+tree is killed. Nothing the
 notebook does makes this function raise. Both dataclasses are small and picklable, so a
 dispatcher can send tasks to threads or to other machines.
 """
@@ -18,8 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from .sandbox import Limits, SandboxUnavailable, get_sandbox, read_back
 
 # Quick profile; no progress bars: nbgrader scores a test cell that writes to stderr 0.
 GRADING_ENV = {"NLPCOURSE_PROFILE": "quick", "NLPCOURSE_PROGRESS": "0", "NBGRADER_EXECUTION": "autograde",
@@ -33,6 +37,8 @@ class ExecutionTask:
     notebook: str  # the sanitised notebook, JSON text
     cell_timeout: int  # seconds for one cell (nbgrader's Execute.timeout)
     wall_timeout: float  # seconds for the whole notebook
+    sandbox: str = "auto"  # a name of sandbox.NAMES, resolved where the task runs
+    limits: Limits = field(default_factory=Limits)  # memory, processes, ... (CPU time follows wall_timeout)
 
 
 @dataclass(frozen=True)
@@ -66,24 +72,29 @@ def child_env() -> dict[str, str]:
 def execute_notebook(task: ExecutionTask) -> ExecutionOutcome:
     """Execute ``task.notebook`` in a child process; never raises for what the notebook does."""
     started = time.monotonic()
+    try:
+        sandbox = get_sandbox(task.sandbox)
+    except SandboxUnavailable as err:
+        return ExecutionOutcome(task.key, None, f"not executed: {err}")
+    # a process can use at most wall time x cores of CPU before the wall-clock limit stops it
+    limits = replace(task.limits, cpu_seconds=int(task.wall_timeout * (os.cpu_count() or 1)) + 1)
     with tempfile.TemporaryDirectory(prefix="nlpcourse-run-") as tmp:
         work = Path(tmp)
         (work / "submission.ipynb").write_text(task.notebook, encoding="utf-8")
         log_path = work / "run.log"
-        with open(log_path, "wb") as log:
+        command = child_command(work / "submission.ipynb", work / "executed.ipynb", task.cell_timeout)
+        with open(log_path, "wb") as log, sandbox.wrap(command, work, child_env(), limits) as wrapped:
             proc = subprocess.Popen(
-                child_command(work / "submission.ipynb", work / "executed.ipynb", task.cell_timeout),
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=child_env(), cwd=work, start_new_session=True,
+                wrapped.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=wrapped.env, cwd=work, start_new_session=True, **wrapped.popen_kwargs,
             )
             try:
                 code = proc.wait(timeout=task.wall_timeout)
             except subprocess.TimeoutExpired:
                 kill_tree(proc)
                 code = None
-        text = log_path.read_text(encoding="utf-8", errors="replace")
-        executed = work / "executed.ipynb"
-        notebook = executed.read_text(encoding="utf-8") if code == 0 and executed.exists() else None
+        text = read_back(log_path, 4 * LOG_TAIL, tail=True) or ""
+        notebook = read_back(work / "executed.ipynb") if code == 0 else None
     seconds = time.monotonic() - started
     if code is None:
         failure = f"ran past the {task.wall_timeout:g} s limit for one submission and was stopped"
@@ -91,7 +102,8 @@ def execute_notebook(task: ExecutionTask) -> ExecutionOutcome:
         failure = explain_failure(text)
     else:
         failure = ""
-    return ExecutionOutcome(task.key, notebook, failure, seconds, text[-LOG_TAIL:])
+    warning = sandbox.warning + "\n" if sandbox.warning else ""
+    return ExecutionOutcome(task.key, notebook, failure, seconds, warning + text[-LOG_TAIL:])
 
 
 def kill_tree(proc: subprocess.Popen) -> None:
