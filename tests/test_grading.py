@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 from nlpcourse import cli
+from test_exercise_points import ANY_HEADING, HEADING
 from nlpcourse.grading import read_csv
 from nlpcourse.versions import find_chapters, generate_versions, read_chapter, repository_url
 
@@ -25,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_BOOK = ROOT / "tests" / "fixtures" / "book"
 BOOK = ROOT / "book"
 REAL_CHAPTERS = [p.stem for p in find_chapters(BOOK)] if BOOK.exists() else []
+# Chapters whose exercises are graded each on its own (their tests use reference implementations).
+INDEPENDENT_CHAPTERS = [c for c in ("day1_lstm_tagger",) if c in REAL_CHAPTERS]
 # The one real chapter that also gets a "one exercise wrong" submission (CI time).
 ONE_WRONG_CHAPTER = "day1_lstm_tagger" if "day1_lstm_tagger" in REAL_CHAPTERS else (REAL_CHAPTERS or [None])[0]
 
@@ -117,6 +120,60 @@ def one_exercise_wrong(solution, lab) -> tuple[nbformat.NotebookNode, list[str]]
             if meta(c).get("grade") and c.cell_type == "code" and not meta(c).get("solution")]
     assert lost, f"exercise {grade_id} has no test cell after it"
     return nb, lost
+
+
+def exercises(nb) -> list[tuple[str, list[str], list[str]]]:
+    """(title, solution grade_ids, test grade_ids) of each exercise or assignment heading, in order."""
+    found, level = [], None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.split("\n"):
+                heading, any_heading = HEADING.match(line), ANY_HEADING.match(line)
+                if any_heading and level is not None and len(any_heading.group(1)) <= level:
+                    level = None
+                if heading:
+                    found.append((heading["title"], [], []))
+                    level = len(heading["level"])
+        elif level is not None and meta(cell):
+            found[-1][1 if meta(cell).get("solution") else 2].append(meta(cell)["grade_id"])
+    return [(title, sol, tests) for title, sol, tests in found if tests]
+
+
+def only_solved(solution, lab, parity: int) -> tuple[nbformat.NotebookNode, list[str]]:
+    """The solution with the even (parity 1: keep the odd) or odd (parity 0) exercises put back
+    to the stub, counting exercises and assignments in the order they appear; and the grade_ids
+    of the test cells whose exercise stays solved."""
+    nb = copy.deepcopy(solution)
+    earned = []
+    for number, (_, solution_ids, test_ids) in enumerate(exercises(solution), start=1):
+        if number % 2 == parity:
+            earned += test_ids
+        else:
+            for grade_id in solution_ids:
+                cell_by_id(nb, grade_id).source = cell_by_id(lab, grade_id).source
+    return nb, earned
+
+
+# Per chapter: a solution cell answered by calling the exercise's ready-made twin, and the hidden
+# test cell that must then score 0 (every other cell keeps its points: the visible tests pass).
+DELEGATIONS = {
+    "day1_lstm_tagger": {
+        "day1-nll-by-hand": ("day1-nll-by-hand-hidden", (
+            "from torch.nn.functional import nll_loss as _nll  # bound before the grader looks\n\n"
+            "def nll_from_log_probs(log_probs, targets, reduction='mean'):\n"
+            "    return _nll(log_probs, targets, reduction=reduction)")),
+        "day1-stable-log-softmax": ("day1-stable-log-softmax-hidden", (
+            "def stable_log_softmax(logits, dim=-1):\n"
+            "    return torch.special.log_softmax(logits, dim=dim)")),
+    },
+}
+
+
+def delegating(solution, chapter: str) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(solution)
+    for grade_id, (_, source) in DELEGATIONS[chapter].items():
+        cell_by_id(nb, grade_id).source = source
+    return nb
 
 
 def save(folder: Path, student: str, chapter: str, nb, nested: bool = False) -> None:
@@ -383,7 +440,8 @@ def real_versions(tmp_path_factory):
 
 class RealGrades:
     """Grades each real chapter's solution and student versions once, when a test first asks
-    (plus one wrong exercise for ONE_WRONG_CHAPTER); ``pytest -k day1`` grades Day 1 only."""
+    (plus one wrong exercise for ONE_WRONG_CHAPTER, the odd and even exercises solved alone and a
+    submission that delegates to the twins); ``pytest -k day1`` grades Day 1 only."""
 
     def __init__(self, versions: Path, out: Path):
         self.versions, self.out, self.rows = versions, out, {}
@@ -397,6 +455,11 @@ class RealGrades:
             save(subs, "student", chapter, lab)
             if chapter == ONE_WRONG_CHAPTER:
                 save(subs, "one-wrong", chapter, one_exercise_wrong(solution, lab)[0])
+            if chapter in INDEPENDENT_CHAPTERS:
+                save(subs, "odd", chapter, only_solved(solution, lab, 1)[0])
+                save(subs, "even", chapter, only_solved(solution, lab, 0)[0])
+            if chapter in DELEGATIONS:
+                save(subs, "delegating", chapter, delegating(solution, chapter))
             csv_path = self.out / chapter / "grades.csv"
             assert cli.main(["grade", str(subs), "--out", str(csv_path), "--book", str(BOOK),
                              "--course-dir", str(self.out / chapter / "course")]) == 0
@@ -468,3 +531,31 @@ def test_real_one_wrong_exercise_loses_exactly_its_points(real_versions, real_gr
     for grade_id in auto_ids(lab):
         want = 0 if grade_id in lost else full[grade_id]
         assert float(row[grade_id]) == want, f"{grade_id}: {row[grade_id]} != {want} ({row['reason']})"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", INDEPENDENT_CHAPTERS)
+@pytest.mark.parametrize("parity", [1, 0], ids=["odd", "even"])
+def test_real_exercises_are_graded_each_on_its_own(real_versions, real_grades, chapter, parity):
+    """Only the odd (or only the even) exercises solved: exactly their points, none of the others'."""
+    lab = nbformat.read(real_versions / "labs" / f"{chapter}.ipynb", as_version=4)
+    solution = nbformat.read(real_versions / "solutions" / f"{chapter}.ipynb", as_version=4)
+    _, earned = only_solved(solution, lab, parity)
+    assert earned and set(earned) != set(auto_ids(lab)), "the split must leave exercises on both sides"
+    row, full = real_grades(chapter)[("odd" if parity else "even", chapter)], points(lab)
+    for grade_id in auto_ids(lab):
+        want = full[grade_id] if grade_id in earned else 0
+        assert float(row[grade_id]) == want, f"{grade_id}: {row[grade_id]} != {want} ({row['reason']})"
+    assert float(row["auto_score"]) == sum(full[g] for g in earned)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", sorted(c for c in DELEGATIONS if c in REAL_CHAPTERS))
+def test_real_delegation_to_a_twin_scores_zero(real_versions, real_grades, chapter):
+    lab = nbformat.read(real_versions / "labs" / f"{chapter}.ipynb", as_version=4)
+    row, full = real_grades(chapter)[("delegating", chapter)], points(lab)
+    caught = {hidden for hidden, _ in DELEGATIONS[chapter].values()}
+    for grade_id in auto_ids(lab):
+        want = 0 if grade_id in caught else full[grade_id]
+        assert float(row[grade_id]) == want, f"{grade_id}: {row[grade_id]} != {want} ({row['reason']})"
+    assert "is not allowed here" in row["reason"], row["reason"]
