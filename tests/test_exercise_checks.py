@@ -8,10 +8,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from nlpcourse import training
-from nlpcourse.exercise_checks import SPELLINGS, _resolve, forbidden, spellings
+from nlpcourse.exercise_checks import SPELLINGS, _resolve, forbidden, references, spellings
 
 Z = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
 Y = torch.tensor([0, 3, 1])
+LINEAR = nn.Linear(2, 2)
 
 # Each way a learner could hand the exercise to its twin, and the twin it must be refused as.
 DELEGATIONS = {
@@ -27,7 +28,9 @@ DELEGATIONS = {
     "nn.NLLLoss": ("nll_loss", lambda: nn.NLLLoss()(Z, Y)),
     "F.cross_entropy": ("cross_entropy", lambda: F.cross_entropy(Z, Y, ignore_index=3)),
     "nn.CrossEntropyLoss": ("cross_entropy", lambda: nn.CrossEntropyLoss(ignore_index=3)(Z, Y)),
-    "course library": ("count_parameters", lambda: training.count_parameters(nn.Linear(2, 2))),
+    "course library": ("count_parameters", lambda: training.count_parameters(LINEAR)),
+    "a built model": ("count_parameters", lambda: nn.Linear(2, 2)),
+    "Module.parameters": ("count_parameters", lambda: sum(p.numel() for p in LINEAR.parameters())),
 }
 
 
@@ -100,3 +103,15 @@ def test_an_unknown_twin_is_a_clear_error():
     with pytest.raises((ValueError, AttributeError)):
         with forbidden("torch.no_such_function_xyz", namespace={}):
             pass
+
+
+def test_references_replace_the_learners_answers_inside_the_block_only():
+    def mine():
+        return "mine"
+
+    namespace = {"helper": mine}
+    with pytest.raises(ZeroDivisionError):
+        with references(namespace, helper=lambda: "reference", absent=len):
+            assert namespace["helper"]() == "reference" and namespace["absent"] is len
+            1 / 0
+    assert namespace == {"helper": mine}

@@ -27,7 +27,7 @@ FIXTURE_BOOK = ROOT / "tests" / "fixtures" / "book"
 BOOK = ROOT / "book"
 REAL_CHAPTERS = [p.stem for p in find_chapters(BOOK)] if BOOK.exists() else []
 # Chapters whose exercises are graded each on its own (their tests use reference implementations).
-INDEPENDENT_CHAPTERS = [c for c in ("day1_lstm_tagger",) if c in REAL_CHAPTERS]
+INDEPENDENT_CHAPTERS = [c for c in ("day1_lstm_tagger", "lab_imdb") if c in REAL_CHAPTERS]
 # The one real chapter that also gets a "one exercise wrong" submission (CI time).
 ONE_WRONG_CHAPTER = "day1_lstm_tagger" if "day1_lstm_tagger" in REAL_CHAPTERS else (REAL_CHAPTERS or [None])[0]
 
@@ -154,25 +154,56 @@ def only_solved(solution, lab, parity: int) -> tuple[nbformat.NotebookNode, list
     return nb, earned
 
 
-# Per chapter: a solution cell answered by calling the exercise's ready-made twin, and the hidden
-# test cell that must then score 0 (every other cell keeps its points: the visible tests pass).
+# Per chapter: the solution cells answered by calling the exercise's ready-made twin (a function of
+# the solution cell's source), and the hidden test cell that must then score 0 (every other cell
+# keeps its points: the visible tests pass).
+def _answer(body: str):
+    """The solution cell with the region between its solution markers replaced by ``body``."""
+    def replace(source: str) -> str:
+        head, rest = source.split("### BEGIN SOLUTION")
+        indent = head[head.rindex("\n") + 1:]
+        tail = rest.split("### END SOLUTION", 1)[1]
+        return head + body.replace("\n", "\n" + indent) + tail.lstrip(" ")
+    return replace
+
+
 DELEGATIONS = {
     "day1_lstm_tagger": {
-        "day1-nll-by-hand": ("day1-nll-by-hand-hidden", (
+        "day1-nll-by-hand": ("day1-nll-by-hand-hidden", lambda _: (
             "from torch.nn.functional import nll_loss as _nll  # bound before the grader looks\n\n"
             "def nll_from_log_probs(log_probs, targets, reduction='mean'):\n"
             "    return _nll(log_probs, targets, reduction=reduction)")),
-        "day1-stable-log-softmax": ("day1-stable-log-softmax-hidden", (
+        "day1-stable-log-softmax": ("day1-stable-log-softmax-hidden", lambda _: (
             "def stable_log_softmax(logits, dim=-1):\n"
             "    return torch.special.log_softmax(logits, dim=dim)")),
+    },
+    "lab_imdb": {
+        "imdb-binary-accuracy": ("imdb-binary-accuracy-hidden", _answer(
+            "_, hits, count = training.batch_loss_and_hits(logits, labels, nn.BCEWithLogitsLoss(), 'binary')\n"
+            "return torch.tensor(hits / count)")),
+        "imdb-train-evaluate": ("imdb-train-evaluate-hidden", lambda _: (
+            "def train_one_epoch(model, loader, loss_fn, optimizer, device):\n"
+            "    return training.run_epoch(model, loader, loss_fn, device, 'binary', optimizer, progress=False)\n\n"
+            "evaluate_model = lambda model, loader, loss_fn, device: training.evaluate(model, loader, loss_fn, device, 'binary')")),
+        "imdb-glove-matrix": ("imdb-glove-matrix-hidden", lambda _: "glove_embedding_matrix = models.glove_embedding_matrix"),
+        "imdb-sentence-representation": ("imdb-sentence-representation-hidden", _answer(
+            "return batching.last_hidden(outputs, lengths, bidirectional)")),
+        "imdb-model-forward": ("imdb-model-forward-hidden", _answer(
+            "return models.BiLSTMClassifier.forward(self, padded, lengths)")),
+        "imdb-assignment5-parameters": ("imdb-assignment5-hidden", _answer(
+            "model = nn.ModuleList([nn.Embedding(vocab_size, embedding_dim),\n"
+            "                       nn.LSTM(embedding_dim, hidden_dim, num_layers=num_layers, bidirectional=bidirectional),\n"
+            "                       nn.Linear(hidden_dim * (2 if bidirectional else 1), output_dim)])\n"
+            "return sum(p.numel() for p in model.parameters())")),
     },
 }
 
 
 def delegating(solution, chapter: str) -> nbformat.NotebookNode:
     nb = copy.deepcopy(solution)
-    for grade_id, (_, source) in DELEGATIONS[chapter].items():
-        cell_by_id(nb, grade_id).source = source
+    for grade_id, (_, answer) in DELEGATIONS[chapter].items():
+        cell = cell_by_id(nb, grade_id)
+        cell.source = answer(cell.source)
     return nb
 
 

@@ -14,6 +14,13 @@ allowed; if the learner's code swallows that exception, leaving the block raises
 Names the learner bound before (``from torch import log_softmax``) are caught too: every
 global of the learner's namespace (the notebook's ``__main__``) that *is* a disabled object is
 switched off with it.
+
+:func:`references` is the other half of grading each exercise on its own: while a test runs
+the learner's exercise, the learner's answers to *other* exercises that it calls are replaced
+by the course's reference versions::
+
+    with references(binary_accuracy=reference_binary_accuracy):
+        result = train_one_epoch(...)
 """
 
 from __future__ import annotations
@@ -44,7 +51,11 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
     ),
     "pad_sequence": ("torch.nn.utils.rnn.pad_sequence", "torch._C._nn.pad_sequence"),
     "pack_padded_sequence": ("torch.nn.utils.rnn.pack_padded_sequence", "torch._pack_padded_sequence"),
-    "count_parameters": ("nlpcourse.training.count_parameters",),
+    # counting the parameters of a built model instead of by formula
+    "count_parameters": (
+        "nlpcourse.training.count_parameters", "torch.nn.Module.__init__", "torch.nn.Module.parameters",
+        "torch.nn.Module.named_parameters",
+    ),
 }
 
 _REFUSED = "__nlpcourse_refused__"  # marks a stand-in, so nested blocks never disable one twice
@@ -129,3 +140,22 @@ def forbidden(*names: str, exercise: str = "this exercise", namespace: dict | No
                 delattr(owner, name)
     if calls:
         raise AssertionError(f"{exercise}: calling {calls[0]} is not allowed here; write this step yourself")
+
+
+@contextmanager
+def references(namespace: dict | None = None, **objects: object) -> Iterator[None]:
+    """Inside the block, each name in ``objects`` of the learner's namespace is the given
+    reference object; the learner's own (or no) binding is put back afterwards, whatever happens."""
+    if namespace is None:
+        namespace = vars(sys.modules["__main__"])
+    missing = object()
+    saved = {name: namespace.get(name, missing) for name in objects}
+    try:
+        namespace.update(objects)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is missing:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
