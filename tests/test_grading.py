@@ -27,7 +27,7 @@ FIXTURE_BOOK = ROOT / "tests" / "fixtures" / "book"
 BOOK = ROOT / "book"
 REAL_CHAPTERS = [p.stem for p in find_chapters(BOOK)] if BOOK.exists() else []
 # Chapters whose exercises are graded each on its own (their tests use reference implementations).
-INDEPENDENT_CHAPTERS = [c for c in ("day1_lstm_tagger", "lab_imdb") if c in REAL_CHAPTERS]
+INDEPENDENT_CHAPTERS = [c for c in ("day1_lstm_tagger", "day2_minibatch_tagger", "lab_imdb") if c in REAL_CHAPTERS]
 # The one real chapter that also gets a "one exercise wrong" submission (CI time).
 ONE_WRONG_CHAPTER = "day1_lstm_tagger" if "day1_lstm_tagger" in REAL_CHAPTERS else (REAL_CHAPTERS or [None])[0]
 
@@ -176,6 +176,23 @@ DELEGATIONS = {
         "day1-stable-log-softmax": ("day1-stable-log-softmax-hidden", lambda _: (
             "def stable_log_softmax(logits, dim=-1):\n"
             "    return torch.special.log_softmax(logits, dim=dim)")),
+    },
+    "day2_minibatch_tagger": {
+        "day2-collate": ("day2-collate-hidden", _answer("return batching.pad_collate(batch, pad_index, tag_pad_index)")),
+        "day2-masked-loss": ("day2-masked-loss-hidden", _answer(
+            "return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tags.reshape(-1), ignore_index=ignore_index)")),
+        "day2-masked-accuracy": ("day2-masked-accuracy-hidden", _answer(
+            "_, hits, count = training.batch_loss_and_hits(logits, tags.masked_fill(tags == ignore_index, -100),\n"
+            "                                              nn.CrossEntropyLoss(), 'tagging')\n"
+            "return hits, count")),
+        "day2-packed-forward": ("day2-packed-forward-hidden", _answer(
+            "embedded = self.dropout(self.embedding(word_ids))\n"
+            "lstm = batching.LengthAwareLSTM(self.lstm.input_size, self.lstm.hidden_size, num_layers=self.lstm.num_layers,\n"
+            "                                bidirectional=True).load_from_lstm(self.lstm)\n"
+            "outputs, _ = lstm(embedded, lengths)\n"
+            "return self.hidden_to_tag(self.dropout(outputs))")),
+        "day2-sorted-batches": ("day2-sorted-batches-hidden", _answer(
+            "return list(batching.BucketBatchSampler(lengths, batch_size, shuffle=False))")),
     },
     "lab_imdb": {
         "imdb-binary-accuracy": ("imdb-binary-accuracy-hidden", _answer(
