@@ -27,7 +27,8 @@ FIXTURE_BOOK = ROOT / "tests" / "fixtures" / "book"
 BOOK = ROOT / "book"
 REAL_CHAPTERS = [p.stem for p in find_chapters(BOOK)] if BOOK.exists() else []
 # Chapters whose exercises are graded each on its own (their tests use reference implementations).
-INDEPENDENT_CHAPTERS = [c for c in ("day1_lstm_tagger", "day2_minibatch_tagger", "lab_imdb") if c in REAL_CHAPTERS]
+INDEPENDENT_CHAPTERS = [c for c in ("day1_lstm_tagger", "day2_minibatch_tagger", "lab_imdb", "lab_newsgroups")
+                        if c in REAL_CHAPTERS]
 # The one real chapter that also gets a "one exercise wrong" submission (CI time).
 ONE_WRONG_CHAPTER = "day1_lstm_tagger" if "day1_lstm_tagger" in REAL_CHAPTERS else (REAL_CHAPTERS or [None])[0]
 
@@ -193,6 +194,21 @@ DELEGATIONS = {
             "return self.hidden_to_tag(self.dropout(outputs))")),
         "day2-sorted-batches": ("day2-sorted-batches-hidden", _answer(
             "return list(batching.BucketBatchSampler(lengths, batch_size, shuffle=False))")),
+    },
+    "lab_newsgroups": {
+        "ng-vocabulary": ("ng-vocabulary-hidden", _answer("return text.Vocab.build(token_lists, max_size=max_size).stoi")),
+        "ng-averaging-forward": ("ng-averaging-forward-hidden", _answer(
+            "lengths = lengths.to(padded.device)\n"
+            "real = torch.arange(padded.shape[1], device=padded.device) < lengths.unsqueeze(1)\n"
+            "weights = (real / lengths.unsqueeze(1)).float()   # a masked mean, by EmbeddingBag\n"
+            "average = nn.functional.embedding_bag(padded, self.embedding.weight, mode='sum', per_sample_weights=weights)\n"
+            "return self.classifier(self.dropout(average))")),
+        "ng-train-epoch": ("ng-train-epoch-hidden", _answer(
+            "total_loss, correct = training.run_epoch(model, loader, loss_fn, device, 'multiclass', optimizer, progress=False)\n"
+            "seen = 1")),
+        "ng-eval-model": ("ng-eval-model-hidden", _answer(
+            "return training.evaluate(model, loader, loss_fn, device, 'multiclass')")),
+        "ng-last-real-state": ("ng-last-real-state-hidden", _answer("return batching.last_hidden(outputs, lengths)")),
     },
     "lab_imdb": {
         "imdb-binary-accuracy": ("imdb-binary-accuracy-hidden", _answer(
