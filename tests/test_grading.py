@@ -27,8 +27,8 @@ FIXTURE_BOOK = ROOT / "tests" / "fixtures" / "book"
 BOOK = ROOT / "book"
 REAL_CHAPTERS = [p.stem for p in find_chapters(BOOK)] if BOOK.exists() else []
 # Chapters whose exercises are graded each on its own (their tests use reference implementations).
-INDEPENDENT_CHAPTERS = [c for c in ("day1_lstm_tagger", "day2_minibatch_tagger", "lab_imdb", "lab_newsgroups")
-                        if c in REAL_CHAPTERS]
+INDEPENDENT_CHAPTERS = [c for c in ("day1_lstm_tagger", "day2_minibatch_tagger", "day3_lstm_classifier", "lab_imdb",
+                                  "lab_newsgroups") if c in REAL_CHAPTERS]
 # The one real chapter that also gets a "one exercise wrong" submission (CI time).
 ONE_WRONG_CHAPTER = "day1_lstm_tagger" if "day1_lstm_tagger" in REAL_CHAPTERS else (REAL_CHAPTERS or [None])[0]
 
@@ -194,6 +194,17 @@ DELEGATIONS = {
             "return self.hidden_to_tag(self.dropout(outputs))")),
         "day2-sorted-batches": ("day2-sorted-batches-hidden", _answer(
             "return list(batching.BucketBatchSampler(lengths, batch_size, shuffle=False))")),
+    },
+    "day3_lstm_classifier": {
+        "day3-binary-accuracy": ("day3-binary-accuracy-hidden", _answer(
+            "_, hits, count = training.batch_loss_and_hits(logits, labels.float(), nn.BCEWithLogitsLoss(), 'binary')\n"
+            "return hits / count")),
+        "day3-last-hidden": ("day3-last-hidden-hidden", _answer(
+            "return batching.last_hidden(outputs, lengths, bidirectional)")),
+        "day3-train-step": ("day3-train-step-hidden", _answer(
+            "loss, _ = training.run_epoch(model, [(padded, lengths, labels.float())], loss_fn, torch.device('cpu'), 'binary',\n"
+            "                             optimizer, progress=False)\n"
+            "return loss")),
     },
     "lab_newsgroups": {
         "ng-vocabulary": ("ng-vocabulary-hidden", _answer("return text.Vocab.build(token_lists, max_size=max_size).stoi")),
