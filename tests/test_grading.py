@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from nlpcourse import cli
-from test_exercise_points import ANY_HEADING, HEADING
+from test_exercise_points import ANY_HEADING, HEADING, claimed_points
 from nlpcourse.grading import read_csv
 from nlpcourse.versions import find_chapters, generate_versions, read_chapter, repository_url
 
@@ -634,3 +634,11 @@ def test_real_delegation_to_a_twin_scores_zero(real_versions, real_grades, chapt
         want = 0 if grade_id in caught else full[grade_id]
         assert float(row[grade_id]) == want, f"{grade_id}: {row[grade_id]} != {want} ({row['reason']})"
     assert "is not allowed here" in row["reason"], row["reason"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", INDEPENDENT_CHAPTERS)
+def test_real_max_score_is_the_sum_of_the_headings(real_grades, chapter):
+    claims, _ = claimed_points(read_chapter(BOOK / f"{chapter}.md"))
+    row = real_grades(chapter)[("solution", chapter)]
+    assert float(row["max_score"]) == sum(stated for _, stated, _ in claims), row["max_score"]
