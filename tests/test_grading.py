@@ -23,11 +23,15 @@ from nlpcourse.instructor.gradesheet import read_csv
 from nlpcourse.instructor.chapters import find_chapters, read_chapter
 from nlpcourse.instructor.course_home import install_cell_source, read_course_home
 from nlpcourse.instructor.versions import generate_versions
+from test_exercise_points import ANY_HEADING, HEADING, claimed_points
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_BOOK = ROOT / "tests" / "fixtures" / "book"
 BOOK = ROOT / "book"
 REAL_CHAPTERS = [p.stem for p in find_chapters(BOOK)] if BOOK.exists() else []
+# Chapters whose exercises are graded each on its own (their tests use reference implementations).
+INDEPENDENT_CHAPTERS = [c for c in ("day1_lstm_tagger", "day2_minibatch_tagger", "day3_lstm_classifier", "lab_imdb",
+                                  "lab_newsgroups") if c in REAL_CHAPTERS]
 # The one real chapter that also gets a "one exercise wrong" submission (CI time).
 ONE_WRONG_CHAPTER = "day1_lstm_tagger" if "day1_lstm_tagger" in REAL_CHAPTERS else (REAL_CHAPTERS or [None])[0]
 
@@ -125,6 +129,147 @@ def one_exercise_wrong(solution, lab) -> tuple[nbformat.NotebookNode, list[str]]
 def sha256_of_files(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+def exercises(nb) -> list[tuple[str, list[str], list[str]]]:
+    """(title, solution grade_ids, test grade_ids) of each exercise or assignment heading, in order."""
+    found, level = [], None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.split("\n"):
+                heading, any_heading = HEADING.match(line), ANY_HEADING.match(line)
+                if any_heading and level is not None and len(any_heading.group(1)) <= level:
+                    level = None
+                if heading:
+                    found.append((heading["title"], [], []))
+                    level = len(heading["level"])
+        elif level is not None and meta(cell):
+            found[-1][1 if meta(cell).get("solution") else 2].append(meta(cell)["grade_id"])
+    return [(title, sol, tests) for title, sol, tests in found if tests]
+
+
+def only_solved(solution, lab, parity: int) -> tuple[nbformat.NotebookNode, list[str]]:
+    """The solution with the even (parity 1: keep the odd) or odd (parity 0) exercises put back
+    to the stub, counting exercises and assignments in the order they appear; and the grade_ids
+    of the test cells whose exercise stays solved."""
+    nb = copy.deepcopy(solution)
+    earned = []
+    for number, (_, solution_ids, test_ids) in enumerate(exercises(solution), start=1):
+        if number % 2 == parity:
+            earned += test_ids
+        else:
+            for grade_id in solution_ids:
+                cell_by_id(nb, grade_id).source = cell_by_id(lab, grade_id).source
+    return nb, earned
+
+
+# Per chapter: the solution cells answered by calling the exercise's ready-made twin (a function of
+# the solution cell's source), and the hidden test cell that must then score 0 (every other cell
+# keeps its points: the visible tests pass).
+def _answer(body: str):
+    """The solution cell with the region between its solution markers replaced by ``body``."""
+    def replace(source: str) -> str:
+        head, rest = source.split("### BEGIN SOLUTION")
+        indent = head[head.rindex("\n") + 1:]
+        tail = rest.split("### END SOLUTION", 1)[1]
+        return head + body.replace("\n", "\n" + indent) + tail.lstrip(" ")
+    return replace
+
+
+DELEGATIONS = {
+    "day1_lstm_tagger": {
+        "day1-nll-by-hand": ("day1-nll-by-hand-hidden", lambda _: (
+            "from torch.nn.functional import nll_loss as _nll  # bound before the grader looks\n\n"
+            "def nll_from_log_probs(log_probs, targets, reduction='mean'):\n"
+            "    return _nll(log_probs, targets, reduction=reduction)")),
+        "day1-stable-log-softmax": ("day1-stable-log-softmax-hidden", lambda _: (
+            "def stable_log_softmax(logits, dim=-1):\n"
+            "    return torch.special.log_softmax(logits, dim=dim)")),
+    },
+    "day2_minibatch_tagger": {
+        "day2-collate": ("day2-collate-hidden", _answer("return batching.pad_collate(batch, pad_index, tag_pad_index)")),
+        "day2-masked-loss": ("day2-masked-loss-hidden", _answer(
+            "return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tags.reshape(-1), ignore_index=ignore_index)")),
+        "day2-masked-accuracy": ("day2-masked-accuracy-hidden", _answer(
+            "_, hits, count = training.batch_loss_and_hits(logits, tags.masked_fill(tags == ignore_index, -100),\n"
+            "                                              nn.CrossEntropyLoss(), 'tagging')\n"
+            "return hits, count")),
+        "day2-packed-forward": ("day2-packed-forward-hidden", _answer(
+            "embedded = self.dropout(self.embedding(word_ids))\n"
+            "lstm = batching.LengthAwareLSTM(self.lstm.input_size, self.lstm.hidden_size, num_layers=self.lstm.num_layers,\n"
+            "                                bidirectional=True).load_from_lstm(self.lstm)\n"
+            "outputs, _ = lstm(embedded, lengths)\n"
+            "return self.hidden_to_tag(self.dropout(outputs))")),
+        "day2-sorted-batches": ("day2-sorted-batches-hidden", _answer(
+            "return list(batching.BucketBatchSampler(lengths, batch_size, shuffle=False))")),
+    },
+    "day3_lstm_classifier": {
+        "day3-binary-accuracy": ("day3-binary-accuracy-hidden", _answer(
+            "_, hits, count = training.batch_loss_and_hits(logits, labels.float(), nn.BCEWithLogitsLoss(), 'binary')\n"
+            "return hits / count")),
+        "day3-last-hidden": ("day3-last-hidden-hidden", _answer(
+            "return batching.last_hidden(outputs, lengths, bidirectional)")),
+        "day3-train-step": ("day3-train-step-hidden", _answer(
+            "loss, _ = training.run_epoch(model, [(padded, lengths, labels.float())], loss_fn, torch.device('cpu'), 'binary',\n"
+            "                             optimizer, progress=False)\n"
+            "return loss")),
+    },
+    "lab_newsgroups": {
+        "ng-vocabulary": ("ng-vocabulary-hidden", _answer("return text.Vocab.build(token_lists, max_size=max_size).stoi")),
+        "ng-averaging-forward": ("ng-averaging-forward-hidden", _answer(
+            "lengths = lengths.to(padded.device)\n"
+            "real = torch.arange(padded.shape[1], device=padded.device) < lengths.unsqueeze(1)\n"
+            "weights = (real / lengths.unsqueeze(1)).float()   # a masked mean, by EmbeddingBag\n"
+            "average = nn.functional.embedding_bag(padded, self.embedding.weight, mode='sum', per_sample_weights=weights)\n"
+            "return self.classifier(self.dropout(average))")),
+        "ng-train-epoch": ("ng-train-epoch-hidden", _answer(
+            "total_loss, correct = training.run_epoch(model, loader, loss_fn, device, 'multiclass', optimizer, progress=False)\n"
+            "seen = 1")),
+        "ng-eval-model": ("ng-eval-model-hidden", _answer(
+            "return training.evaluate(model, loader, loss_fn, device, 'multiclass')")),
+        "ng-last-real-state": ("ng-last-real-state-hidden", _answer("return batching.last_hidden(outputs, lengths)")),
+    },
+    "lab_imdb": {
+        "imdb-binary-accuracy": ("imdb-binary-accuracy-hidden", _answer(
+            "_, hits, count = training.batch_loss_and_hits(logits, labels, nn.BCEWithLogitsLoss(), 'binary')\n"
+            "return torch.tensor(hits / count)")),
+        "imdb-train-evaluate": ("imdb-train-evaluate-hidden", lambda _: (
+            "def train_one_epoch(model, loader, loss_fn, optimizer, device):\n"
+            "    return training.run_epoch(model, loader, loss_fn, device, 'binary', optimizer, progress=False)\n\n"
+            "evaluate_model = lambda model, loader, loss_fn, device: training.evaluate(model, loader, loss_fn, device, 'binary')")),
+        "imdb-glove-matrix": ("imdb-glove-matrix-hidden", lambda _: "glove_embedding_matrix = models.glove_embedding_matrix"),
+        "imdb-sentence-representation": ("imdb-sentence-representation-hidden", _answer(
+            "return batching.last_hidden(outputs, lengths, bidirectional)")),
+        "imdb-model-forward": ("imdb-model-forward-hidden", _answer(
+            "return models.BiLSTMClassifier.forward(self, padded, lengths)")),
+        "imdb-assignment5-parameters": ("imdb-assignment5-hidden", _answer(
+            "model = nn.ModuleList([nn.Embedding(vocab_size, embedding_dim),\n"
+            "                       nn.LSTM(embedding_dim, hidden_dim, num_layers=num_layers, bidirectional=bidirectional),\n"
+            "                       nn.Linear(hidden_dim * (2 if bidirectional else 1), output_dim)])\n"
+            "return sum(p.numel() for p in model.parameters())")),
+    },
+}
+
+
+# Exercises the delegating submission leaves unsolved, only to save grading time (IMDB's two
+# training assignments: no twin to refuse there, and each trains a model for minutes).
+UNSOLVED_WHEN_DELEGATING = {"lab_imdb": ["imdb-assignment1-train-base", "imdb-assignment3-train-lstm"]}
+
+
+def delegating(solution, lab, chapter: str) -> tuple[nbformat.NotebookNode, set[str]]:
+    """The solution with each exercise of DELEGATIONS answered by its twin; and the grade_ids
+    that must score 0 (the refusing hidden tests and the tests of the exercises left unsolved)."""
+    nb = copy.deepcopy(solution)
+    zero = {hidden for hidden, _ in DELEGATIONS[chapter].values()}
+    for grade_id, (_, answer) in DELEGATIONS[chapter].items():
+        cell = cell_by_id(nb, grade_id)
+        cell.source = answer(cell.source)
+    unsolved = UNSOLVED_WHEN_DELEGATING.get(chapter, [])
+    for grade_id in unsolved:
+        cell_by_id(nb, grade_id).source = cell_by_id(lab, grade_id).source
+    for _, solution_ids, test_ids in exercises(solution):
+        if set(solution_ids) & set(unsolved):
+            zero |= set(test_ids)
+    return nb, zero
 
 
 def save(folder: Path, student: str, chapter: str, nb, nested: bool = False) -> None:
@@ -417,7 +562,8 @@ def real_versions(tmp_path_factory):
 
 class RealGrades:
     """Grades each real chapter's solution and student versions once, when a test first asks
-    (plus one wrong exercise for ONE_WRONG_CHAPTER); ``pytest -k day1`` grades Day 1 only."""
+    (plus one wrong exercise for ONE_WRONG_CHAPTER, the odd and even exercises solved alone and a
+    submission that delegates to the twins); ``pytest -k day1`` grades Day 1 only."""
 
     def __init__(self, versions: Path, out: Path):
         self.versions, self.out, self.rows = versions, out, {}
@@ -431,8 +577,13 @@ class RealGrades:
             save(subs, "student", chapter, lab)
             if chapter == ONE_WRONG_CHAPTER:
                 save(subs, "one-wrong", chapter, one_exercise_wrong(solution, lab)[0])
+            if chapter in INDEPENDENT_CHAPTERS:
+                save(subs, "odd", chapter, only_solved(solution, lab, 1)[0])
+                save(subs, "even", chapter, only_solved(solution, lab, 0)[0])
+            if chapter in DELEGATIONS:
+                save(subs, "delegating", chapter, delegating(solution, lab, chapter)[0])
             csv_path = self.out / chapter / "grades.csv"
-            assert cli.main(["grade", str(subs), "--out", str(csv_path), "--book", str(BOOK),
+            assert cli.main(["grade", str(subs), "--out", str(csv_path), "--book", str(BOOK), "--jobs", "2",
                              "--course-dir", str(self.out / chapter / "course")]) == 0
             self.rows[chapter] = read_csv(csv_path)
         return self.rows[chapter]
@@ -583,3 +734,39 @@ def test_a_killed_dask_worker_fails_only_its_submission(fixture_versions, fixtur
     assert float(row["score"]) == 0
     for student in ("alice", "bob"):
         assert rows[(student, "fixture")] == serial[(student, "fixture")]
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", INDEPENDENT_CHAPTERS)
+@pytest.mark.parametrize("parity", [1, 0], ids=["odd", "even"])
+def test_real_exercises_are_graded_each_on_its_own(real_versions, real_grades, chapter, parity):
+    """Only the odd (or only the even) exercises solved: exactly their points, none of the others'."""
+    lab = nbformat.read(real_versions / "labs" / f"{chapter}.ipynb", as_version=4)
+    solution = nbformat.read(real_versions / "solutions" / f"{chapter}.ipynb", as_version=4)
+    _, earned = only_solved(solution, lab, parity)
+    assert earned and set(earned) != set(auto_ids(lab)), "the split must leave exercises on both sides"
+    row, full = real_grades(chapter)[("odd" if parity else "even", chapter)], points(lab)
+    for grade_id in auto_ids(lab):
+        want = full[grade_id] if grade_id in earned else 0
+        assert float(row[grade_id]) == want, f"{grade_id}: {row[grade_id]} != {want} ({row['reason']})"
+    assert float(row["auto_score"]) == sum(full[g] for g in earned)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", sorted(c for c in DELEGATIONS if c in REAL_CHAPTERS))
+def test_real_delegation_to_a_twin_scores_zero(real_versions, real_grades, chapter):
+    lab = nbformat.read(real_versions / "labs" / f"{chapter}.ipynb", as_version=4)
+    solution = nbformat.read(real_versions / "solutions" / f"{chapter}.ipynb", as_version=4)
+    row, full = real_grades(chapter)[("delegating", chapter)], points(lab)
+    _, zero = delegating(solution, lab, chapter)
+    for grade_id in auto_ids(lab):
+        want = 0 if grade_id in zero else full[grade_id]
+        assert float(row[grade_id]) == want, f"{grade_id}: {row[grade_id]} != {want} ({row['reason']})"
+    assert "is not allowed here" in row["reason"], row["reason"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", INDEPENDENT_CHAPTERS)
+def test_real_max_score_is_the_sum_of_the_headings(real_grades, chapter):
+    claims, _ = claimed_points(read_chapter(BOOK / f"{chapter}.md"))
+    row = real_grades(chapter)[("solution", chapter)]
+    assert float(row["max_score"]) == sum(stated for _, stated, _ in claims), row["max_score"]

@@ -1,0 +1,117 @@
+"""The helper that runs a learner's exercise with its ready-made twins switched off."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nlpcourse import training
+from nlpcourse.exercise_checks import SPELLINGS, _resolve, forbidden, references, spellings
+
+Z = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
+Y = torch.tensor([0, 3, 1])
+LINEAR = nn.Linear(2, 2)
+
+# Each way a learner could hand the exercise to its twin, and the twin it must be refused as.
+DELEGATIONS = {
+    "torch.log_softmax": ("log_softmax", lambda: torch.log_softmax(Z, dim=1)),
+    "torch.special.log_softmax": ("log_softmax", lambda: torch.special.log_softmax(Z, dim=1)),
+    "F.log_softmax": ("log_softmax", lambda: F.log_softmax(Z, dim=1)),
+    "Tensor.log_softmax": ("log_softmax", lambda: Z.log_softmax(dim=1)),
+    "nn.LogSoftmax": ("log_softmax", lambda: nn.LogSoftmax(dim=1)(Z)),
+    "torch.logsumexp": ("logsumexp", lambda: torch.logsumexp(Z, dim=1)),
+    "torch.special.logsumexp": ("logsumexp", lambda: torch.special.logsumexp(Z, dim=1)),
+    "Tensor.logsumexp": ("logsumexp", lambda: Z.logsumexp(dim=1)),
+    "F.nll_loss": ("nll_loss", lambda: F.nll_loss(Z, Y)),
+    "nn.NLLLoss": ("nll_loss", lambda: nn.NLLLoss()(Z, Y)),
+    "F.cross_entropy": ("cross_entropy", lambda: F.cross_entropy(Z, Y, ignore_index=3)),
+    "nn.CrossEntropyLoss": ("cross_entropy", lambda: nn.CrossEntropyLoss(ignore_index=3)(Z, Y)),
+    "course library": ("count_parameters", lambda: training.count_parameters(LINEAR)),
+    "a built model": ("count_parameters", lambda: nn.Linear(2, 2)),
+    "Module.parameters": ("count_parameters", lambda: sum(p.numel() for p in LINEAR.parameters())),
+}
+
+
+def test_every_spelling_resolves_to_something_callable():
+    for name in SPELLINGS:
+        for path in SPELLINGS[name]:
+            owner, attribute = _resolve(path)
+            assert callable(getattr(owner, attribute)), path
+
+
+@pytest.mark.parametrize("spelling", sorted(DELEGATIONS))
+def test_delegation_is_caught_through_each_spelling(spelling):
+    twin, call = DELEGATIONS[spelling]
+    call()  # works outside the block
+    with pytest.raises(AssertionError, match=r"Exercise 9: calling \S+ is not allowed here; write this step yourself"):
+        with forbidden(twin, exercise="Exercise 9", namespace={}):
+            call()
+    call()  # and again after it
+
+
+def test_a_name_the_learner_bound_earlier_is_caught():
+    namespace = {"my_lsm": torch.log_softmax, "other": torch.exp}
+    with pytest.raises(AssertionError, match="torch.log_softmax is not allowed"):
+        with forbidden("log_softmax", namespace=namespace):
+            namespace["my_lsm"](Z, dim=1)
+    assert namespace["my_lsm"] is torch.log_softmax and namespace["other"] is torch.exp
+
+
+def test_a_swallowed_refusal_still_fails_the_block():
+    with pytest.raises(AssertionError, match="Exercise 2: calling torch.nn.functional.nll_loss is not allowed"):
+        with forbidden("nll_loss", exercise="Exercise 2", namespace={}):
+            try:
+                F.nll_loss(Z, Y)
+            except Exception:  # noqa: BLE001 (what a learner might write)
+                pass
+
+
+def test_everything_is_restored_after_an_exception():
+    before = {path: getattr(*_resolve(path)) for path in spellings(tuple(SPELLINGS))}
+    own_tensor_attributes = set(vars(torch.Tensor))
+    with pytest.raises(ZeroDivisionError):
+        with forbidden(*SPELLINGS, namespace={}):
+            1 / 0
+    after = {path: getattr(*_resolve(path)) for path in before}
+    assert all(after[path] is before[path] for path in before), "something stayed patched"
+    assert set(vars(torch.Tensor)) == own_tensor_attributes, "a Tensor method was left in the subclass"
+    assert torch.allclose(Z.log_softmax(dim=1), torch.log_softmax(Z, dim=1))
+
+
+def test_the_learners_own_code_runs_untouched():
+    def stable_log_softmax(z):
+        shifted = z - z.amax(dim=1, keepdim=True)
+        return shifted - shifted.exp().sum(dim=1, keepdim=True).log()
+
+    with forbidden("log_softmax", "logsumexp", namespace={}):
+        mine = stable_log_softmax(Z)
+    assert torch.allclose(mine, torch.log_softmax(Z, dim=1), atol=1e-6)
+
+
+def test_nested_blocks_restore_in_order():
+    with forbidden("log_softmax", namespace={}):
+        with forbidden("log_softmax", "logsumexp", namespace={}):
+            pass
+        assert torch.logsumexp(Z, dim=1).shape == (3,), "the inner block must give logsumexp back"
+        assert getattr(torch.log_softmax, "__nlpcourse_refused__", None), "the outer block must still hold"
+    assert torch.log_softmax(Z, dim=1).shape == (3, 4)
+
+
+def test_an_unknown_twin_is_a_clear_error():
+    with pytest.raises((ValueError, AttributeError)):
+        with forbidden("torch.no_such_function_xyz", namespace={}):
+            pass
+
+
+def test_references_replace_the_learners_answers_inside_the_block_only():
+    def mine():
+        return "mine"
+
+    namespace = {"helper": mine}
+    with pytest.raises(ZeroDivisionError):
+        with references(namespace, helper=lambda: "reference", absent=len):
+            assert namespace["helper"]() == "reference" and namespace["absent"] is len
+            1 / 0
+    assert namespace == {"helper": mine}

@@ -1,0 +1,42 @@
+"""The library's copies of the IMDB lab's embedding matrix and classifier."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from gensim.models import KeyedVectors
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from nlpcourse import batching, models
+
+
+def test_glove_matrix_rows():
+    glove = KeyedVectors(vector_size=3)
+    glove.add_vectors(["good", "film"], np.array([[1, 2, 3], [4, 5, 6]], dtype=np.float32))
+    itos = ["<pad>", "<unk>", "film", "zorp", "good"]
+    first = models.glove_embedding_matrix(itos, glove, 0, 1, generator=torch.Generator().manual_seed(0))
+    again = models.glove_embedding_matrix(itos, glove, 0, 1, generator=torch.Generator().manual_seed(0))
+    assert first.shape == (5, 3) and first.dtype == torch.float32
+    assert torch.equal(first, again), "the generator makes the random rows repeatable"
+    assert torch.equal(first[2], torch.tensor([4.0, 5, 6])) and torch.equal(first[4], torch.tensor([1.0, 2, 3]))
+    assert not first[0].any() and not first[1].any(), "<pad> and <unk> rows are zero"
+    assert first[3].abs().sum() > 0, "an unknown word gets a random row"
+
+
+def test_classifier_reads_the_packed_final_states():
+    torch.manual_seed(0)
+    fresh = models.BiLSTMClassifier(30, 6, 4, 1, num_layers=2, bidirectional=True, dropout=0.0, pad_index=0)
+    for directions in fresh.rnn.layers:
+        for lstm in directions:
+            assert torch.all(lstm.bias_ih_l0[4:8] == 1.0), "the forget gates start open (bias 1)"
+    model = models.BiLSTMClassifier(30, 6, 4, 1, num_layers=2, bidirectional=True, dropout=0.0, pad_index=0,
+                                    path="exact").eval()
+    reference = nn.LSTM(6, 4, num_layers=2, batch_first=True, bidirectional=True)
+    model.rnn.load_from_lstm(reference)
+    padded, lengths, _ = batching.pad_collate([([5, 6, 7, 8], 0.0), ([9, 10], 1.0), ([11], 0.0)])
+    with torch.no_grad():
+        packed = pack_padded_sequence(model.embedding(padded), lengths, batch_first=True, enforce_sorted=False)
+        _, (h_n, _) = reference(packed)
+        expected = model.fc(torch.cat([h_n[-2], h_n[-1]], dim=1)).squeeze(-1)
+        assert torch.allclose(model(padded, lengths), expected, atol=1e-5)
