@@ -34,6 +34,7 @@ def test_stock_nbgrader_commands_and_lms_zip(tmp_path):
     (tmp_path / "book").mkdir()
     shutil.copy(FIXTURE, tmp_path / "book" / "fixture.md")
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")  # the course's home: links, install cell
     assert cli.main(["course", "--book", str(tmp_path / "book")]) == 0
     course = tmp_path / "course"
     nbgrader(course, "generate_assignment", "fixture", "--force")
