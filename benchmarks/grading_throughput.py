@@ -33,6 +33,7 @@ from _common import machine, write_results  # noqa: E402
 
 from nlpcourse.instructor.autograde import grade  # noqa: E402
 from nlpcourse.instructor.dispatch import execution_runner  # noqa: E402
+from nlpcourse.instructor.sandbox import get_sandbox  # noqa: E402
 from nlpcourse.instructor.versions import generate_versions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +52,7 @@ def make_folder(book: Path, chapter: str, count: int, out: Path) -> Path:
     return folder
 
 
-def timed_grade(folder: Path, book: Path, jobs: int, out: Path) -> dict:
+def timed_grade(folder: Path, book: Path, jobs: int, sandbox: str, out: Path) -> dict:
     run = execution_runner(jobs=jobs, log=lambda message: None)
     phase = {}
 
@@ -63,7 +64,8 @@ def timed_grade(folder: Path, book: Path, jobs: int, out: Path) -> dict:
 
     started = time.perf_counter()
     results = grade(folder, out / f"grades_{jobs}.csv", book_dir=book, course_dir=out / f"course_{jobs}",
-                    nbgrader_config=ROOT / "nbgrader_config.py", run_executions=timed_run, log=lambda message: None)
+                    nbgrader_config=ROOT / "nbgrader_config.py", run_executions=timed_run, sandbox=sandbox,
+                    log=lambda message: None)
     wall = time.perf_counter() - started
     statuses = sorted({r.status for r in results})
     return {"wall_s": wall, **phase, "statuses": statuses,
@@ -76,18 +78,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chapter", default="day1_lstm_tagger")
     parser.add_argument("--submissions", type=int, default=4)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--sandbox", default="auto", help="where learner code runs (see nlpcourse grade --sandbox)")
     parser.add_argument("--name", default="grading_throughput_quick", help="result file name")
     args = parser.parse_args(argv)
     os.environ["OMP_NUM_THREADS"] = "1"  # every notebook's kernel inherits it
     torch.set_num_threads(1)
 
+    sandbox = get_sandbox(args.sandbox).name
     load_before = os.getloadavg()
     runs = {}
     with tempfile.TemporaryDirectory(prefix="grading-throughput-") as tmp:
         folder = make_folder(args.book, args.chapter, args.submissions, Path(tmp))
         for jobs in args.jobs:
             print(f"grading {args.submissions} submission(s) of {args.chapter} with {jobs} job(s) ...", flush=True)
-            runs[jobs] = timed_grade(folder, args.book, jobs, Path(tmp))
+            runs[jobs] = timed_grade(folder, args.book, jobs, sandbox, Path(tmp))
             print(f"  {runs[jobs]['wall_s']:.0f} s in all, {runs[jobs]['execution_s']:.0f} s executing", flush=True)
     load_after = os.getloadavg()
 
@@ -107,11 +111,12 @@ def main(argv: list[str] | None = None) -> None:
     cores = os.cpu_count()
     shared = load_before[0] > 0.5  # other work on the machine before this run started
     meta = {**machine(), "cpu_cores": cores, "chapter": args.chapter, "profile": "quick",
-            "notebook_threads": 1, "statuses": first["statuses"],
+            "notebook_threads": 1, "sandbox": sandbox, "statuses": first["statuses"],
             "load_average_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
             "machine_shared": shared}
     note = (f"{args.submissions} copies of the {args.chapter} solution (quick profile), graded from a fresh "
-            f"course directory with 1 and 2 jobs on a {cores}-core machine, one PyTorch thread per notebook; "
+            f"course directory with 1 and 2 jobs on a {cores}-core machine, learner code in the {sandbox} "
+            "sandbox, one PyTorch thread per notebook; "
             "identical CSVs. wall_s is the whole `grade` call (course build, executions, nbgrader's serial "
             "grading), execution_s the executions alone; class_hours_300x5 projects 1,500 submissions "
             "of this chapter at the rate of wall_s, one-off course build included (so slightly pessimistic)."
