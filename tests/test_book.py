@@ -1,6 +1,7 @@
 """The published book: built with warnings as errors, every page present and clean."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -94,3 +95,24 @@ def test_no_launch_button_opens_a_source_page(build):
         for href in (link.get("href", "") for link in page.select("a")):
             if any(service in href for service in ("colab.research", "mybinder.org", "raw.githubusercontent")):
                 assert "labs/" in href or "labs%2F" in href or "lab%2Ftree%2Flabs" in href, f"{name} links {href}"
+
+
+IMAGE_FILE_NAME = re.compile(r"\S*\.(png|jpe?g|svg|gif)", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("source", [p for p in notebook_sources() if p.stem != "results"], ids=lambda p: p.stem)
+def test_every_chapter_figure_has_alt_text_and_a_caption(build, source):
+    """Alt text says what an image shows (not its file name); each output figure has a caption."""
+    page = BeautifulSoup((HTML / "book" / f"{source.stem}.html").read_text(), "html.parser")
+    for image in page.select("img"):
+        alt = image.get("alt", "").strip()
+        src_name = Path(image.get("src", "")).name
+        assert alt and not IMAGE_FILE_NAME.fullmatch(alt) and src_name not in alt, \
+            f"{source.stem}: {image.get('src')} has alt text {alt!r}"
+    figures = page.select(".cell_output img")
+    assert figures, f"{source.stem} has no figure"
+    for image in figures:
+        assert len(image["alt"].split()) >= 8, f"{source.stem}: alt text {image['alt']!r} is too short to describe"
+        figure = image.find_parent("figure")
+        caption = figure.select_one("figcaption") if figure else None
+        assert caption and caption.get_text(strip=True), f"{source.stem}: figure {image.get('src')} has no caption"
