@@ -116,3 +116,12 @@ def test_every_chapter_figure_has_alt_text_and_a_caption(build, source):
         figure = image.find_parent("figure")
         caption = figure.select_one("figcaption") if figure else None
         assert caption and caption.get_text(strip=True), f"{source.stem}: figure {image.get('src')} has no caption"
+
+
+@pytest.mark.parametrize("source", [p for p in notebook_sources() if p.stem != "results"], ids=lambda p: p.stem)
+def test_chapter_ends_with_further_reading(build, source):
+    page = BeautifulSoup((HTML / "book" / f"{source.stem}.html").read_text(), "html.parser")
+    section = page.select_one("section#further-reading")
+    assert section, f"{source.stem} has no Further reading section"
+    links = [link["href"] for link in section.select("li a.reference.external")]
+    assert len(links) >= 4 and all(link.startswith("http") for link in links), f"{source.stem}: {links}"
