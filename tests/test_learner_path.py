@@ -403,7 +403,10 @@ def fresh_venv(tmp_path: Path, *packages: str) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
     if packages:
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *packages], check=True, timeout=1200)
+        # outside_env: a PYTHONPATH inherited from the caller would let pip see the checkout's nlpcourse
+        # as "already installed" and skip the wheel
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *packages], check=True, timeout=1200,
+                       cwd=tmp_path, env=outside_env())
     return python
 
 
