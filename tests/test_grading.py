@@ -7,6 +7,7 @@ quick profile, and every execution is shared through session-scoped fixtures.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -700,9 +701,10 @@ def kill_dask_worker_running(marker: str, killed: list[int], deadline: float) ->
                 time.sleep(1)  # well inside the sleeping cells
                 family = worker.children(recursive=True)
                 worker.kill()
-                for child in family:
-                    child.kill()
                 killed.append(worker.pid)
+                for child in family:  # the sandbox may already have taken them down with the worker
+                    with contextlib.suppress(psutil.Error):
+                        child.kill()
                 return
             except (psutil.Error, OSError, ValueError, IndexError, StopIteration):
                 continue
