@@ -37,3 +37,15 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # `nbgrader zip_collect` (see book/instructors.md): the file names of an LMS's bulk download.
 # Moodle names each file "<full name>_<id>_assignsubmission_file_<file name>"; adapt for another LMS.
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+?)_\d+_assignsubmission_file_(?P<file_id>[^/]+)$"
+
+# Every graded test cell is decided outside the learner's kernel: right after the execution,
+# the cell's judge runs in nbgrader's own process on the data the cell handed over
+# (nlpcourse.judging, nlpcourse.instructor.judge). `nbgrader autograde` does it too.
+from nbgrader.converters import Autograde  # noqa: E402
+from nbgrader.preprocessors import Execute  # noqa: E402
+
+from nlpcourse.instructor.judge import JudgeOutsideKernel  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [
+    step for default in Autograde.class_traits()["autograde_preprocessors"].default()
+    for step in ((default, JudgeOutsideKernel) if default is Execute else (default,))]

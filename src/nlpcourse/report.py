@@ -38,6 +38,13 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
     return value
 
 
+def glue_all(values: dict[str, Any]) -> None:
+    """:func:`glue` each ``name: value`` of ``values``: one call for the numbers a cell quotes,
+    made in a cell the page does not show (``tags: [remove-cell]``)."""
+    for name, value in values.items():
+        glue(name, value)
+
+
 def _commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,

@@ -7,7 +7,8 @@
    ``list[ExecutionTask] -> list[ExecutionOutcome]`` in the same order can replace it.
 3. Serially, per submission, nbgrader's Autograde converter grades it, with :class:`ReplayExecute`
    in place of its Execute: the executed notebook that came back is data to check (exactly the
-   cells of nbgrader's own sanitised notebook) whose outputs are copied over; nbgrader's
+   cells of nbgrader's own sanitised notebook) whose outputs are copied over; each graded test
+   cell is then decided here, outside the learner's kernel (:mod:`.judge`); nbgrader's
    SaveAutoGrades then writes the gradebook. Only this process writes the gradebook, the
    CSV and the feedback.
 """
@@ -29,6 +30,7 @@ from .course import nbgrader_api, prepare_course
 from .execute import ExecutionOutcome, ExecutionTask, execute_notebook, last_error_line, short
 from .gradesheet import (Result, expected_scores, explain_autograded, fallback_feedback, load_results,
                          store_result, write_csv)
+from .judge import JudgeOutsideKernel
 from .sandbox import Limits, get_sandbox
 from .submissions import Submission, Unreadable, find_submissions, inspect_submission, read_submission
 
@@ -114,9 +116,10 @@ def finish(sub: Submission, result: Result, outcome: ExecutionOutcome | None, ap
         result.seconds = outcome.seconds
         failure = outcome.failure
         if outcome.ok:
+            replay = ReplayExecute(nbformat.reads(outcome.notebook, as_version=4))
             api.config.Autograde.autograde_preprocessors = [
-                ReplayExecute(nbformat.reads(outcome.notebook, as_version=4)) if p is Execute else p
-                for p in DEFAULT_AUTOGRADE]
+                step for default in DEFAULT_AUTOGRADE
+                for step in ((replay, JudgeOutsideKernel) if default is Execute else (default,))]
             graded = api.autograde(sub.chapter, sub.student, force=True, create=True)
             failure = "" if graded["success"] else "nbgrader could not grade it: " + short(
                 last_error_line((graded.get("error") or "") + "\n" + (graded.get("log") or "")))

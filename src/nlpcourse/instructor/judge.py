@@ -1,0 +1,79 @@
+"""Decide each graded test cell outside the learner's kernel (the grader's half of
+:mod:`nlpcourse.judging`).
+
+:class:`JudgeOutsideKernel` runs in nbgrader's Autograde converter right after the execution,
+on the sanitised notebook, whose test cells nbgrader restored from the gradebook's source. For
+each graded test cell it takes the cell's ``judge`` (and the cell's top-level imports and
+``def`` statements) from that source, the data the cell handed over from its output, and runs
+the judge here. The cell's outputs are then replaced by the verdict: nothing the kernel printed,
+raised or swallowed counts, and a cell without a judge, or that handed nothing over, scores 0.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.utils import is_grade, is_solution
+
+from ..judging import MIME, from_data
+
+
+def judge_source(cell_source: str) -> str | None:
+    """The cell's top-level imports and function definitions, if one of them is ``judge``."""
+    try:
+        tree = ast.parse(cell_source)
+    except SyntaxError:
+        return None
+    kept = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef))]
+    if not any(isinstance(node, ast.FunctionDef) and node.name == "judge" for node in kept):
+        return None
+    return ast.unparse(ast.Module(body=kept, type_ignores=[]))
+
+
+def handed_over(outputs) -> list:
+    """The data blocks the cell handed to the grader."""
+    return [o.data[MIME] for o in outputs if o.get("output_type") == "display_data" and MIME in o.get("data", {})]
+
+
+def verdict(cell_source: str, outputs) -> str | None:
+    """None when the test passes; otherwise the reason it fails."""
+    source = judge_source(cell_source)
+    if source is None:
+        return "this graded test cell has no judge function: ask the instructor"
+    data = handed_over(outputs)
+    if len(data) != 1:
+        errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in outputs if o.get("output_type") == "error"]
+        stopped = f" ({errors[-1]})" if errors else ""
+        return (f"the test stopped before it handed your results to the grader{stopped}" if not data
+                else "the test handed over its results more than once")
+    import torch
+
+    namespace = {"__name__": "nlpcourse_judge", "torch": torch, "nn": torch.nn, "F": torch.nn.functional,
+                 "math": math}
+    try:
+        exec(compile(source, "<judge>", "exec"), namespace)  # noqa: S102 (the instructor's own test code)
+        namespace["judge"](from_data(data[0]))
+    except AssertionError as err:
+        return str(err) or "a check of the test failed"
+    except Exception as err:  # noqa: BLE001 (a malformed result is a failed test)
+        return f"{type(err).__name__}: {err}"
+    return None
+
+
+class JudgeOutsideKernel(NbGraderPreprocessor):
+    """Replace each graded test cell's outputs by the judge's verdict, decided here."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
+            return cell, resources
+        reason = verdict(cell.source, cell.outputs)
+        kept = [o for o in cell.outputs if o.get("output_type") == "display_data" and MIME in o.get("data", {})]
+        if reason is None:
+            cell.outputs = kept[:1] + [new_output("stream", name="stdout", text="passed (decided by the grader)\n")]
+        else:
+            cell.outputs = [new_output("error", ename="TestFailed", evalue=reason,
+                                       traceback=[f"failed (decided by the grader): {reason}"])]
+        return cell, resources
