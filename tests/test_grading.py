@@ -363,20 +363,45 @@ def test_cli_check_finds_drift(tmp_path, capsys):
 HOSTILE = {  # student: (status, auto score per grade_id (None: all full marks), words the reason must hold)
     "alice": ("graded", None, []),
     "bob": ("graded", "zero", ["NotImplementedError"]),
-    "carol": ("graded", {"fx-logsumexp-tests": 0, "fx-logsumexp-hidden": 0}, ["NotImplementedError"]),
-    "dave": ("flagged", {"fx-mean-tests": 0, "fx-mean-hidden": 0}, ["locked cell fx-mean-tests was edited"]),
-    "erin": ("flagged", {"fx-mean-tests": 0, "fx-mean-hidden": 0}, ["graded cell fx-mean-tests was deleted"]),
-    "frank": ("flagged", {"fx-logsumexp-tests": 0, "fx-logsumexp-hidden": 0}, ["time limit", "interrupted"]),
+    "carol": ("graded", {"fx-logsumexp-hidden": 0}, ["NotImplementedError"]),
+    "dave": ("flagged", {"fx-mean-hidden": 0}, ["locked cell fx-mean-tests was edited"]),
+    "erin": ("flagged", {"fx-mean-hidden": 0}, ["graded cell fx-mean-hidden was deleted"]),
+    "frank": ("flagged", {"fx-logsumexp-hidden": 0}, ["time limit", "interrupted"]),
     "grace": ("graded", "zero", ["ModuleNotFoundError", "no_such_module_xyz"]),
     "heidi": ("rejected", "zero", ["not valid JSON"]),
     "ivan": ("flagged", None, ["grade_id fx-logsumexp appears 2 times"]),
     "judy": ("failed", "zero", ["killed its Python kernel"]),
     "oscar": ("failed", "zero", ["did not stop when interrupted"]),
-    "peggy": ("flagged", None, ["unknown grade_id 'made-up'", "graded cell fx-mean-tests was deleted"]),
+    "peggy": ("flagged", None, ["unknown grade_id 'made-up'", "read-only cell fx-mean-tests was deleted"]),
     "trent": ("failed", "zero", [f"{SUBMISSION_TIMEOUT} s limit"]),
     "victor": ("graded", None, []),  # graded after trent's process was killed: the restart works
-    "wendy": ("graded", {"fx-mean-tests": 0, "fx-mean-hidden": 0}, ["fx-mean-tests: wrote to stderr"]),
+    # a right answer that prints to stderr: the judge decides, nbgrader's stderr rule does not apply
+    "wendy": ("graded", None, []),
 }
+# Learners whose wrong `mean` comes with a change to the kernel that makes a test decided inside
+# the kernel pass (each would score full marks with a stock nbgrader test cell). The grader
+# decides outside the kernel: each loses exactly the mean's points.
+TAMPERING = {
+    "t-silent-traceback": "get_ipython().showtraceback = lambda *args, **kwargs: None",
+    "t-custom-exc": "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)",
+    "t-builtins": "import builtins\nbuiltins.abs = lambda x: 0",
+    "t-math": "math.fsum = lambda xs: 0.0  # the reference of a test decided in the kernel becomes 0 too",
+    "t-always-equal": ("class Anything(float):\n    def __eq__(self, other):\n        return True\n"
+                       "    def __lt__(self, other):\n        return True\n    __sub__ = lambda self, other: self\n\n"
+                       "def mean(xs):\n    return Anything(0.0)"),
+    "t-swallow": ("import nlpcourse.judging as judging\nreal = judging.hand_to_grader\n\n"
+                  "def quietly(judge, **seen):\n    try:\n        real(judge, **seen)\n    except Exception:\n"
+                  "        print('all tests passed')\n\njudging.hand_to_grader = quietly"),
+    "t-forged": ("import nlpcourse.judging as judging\nfrom IPython.display import display\n\n"
+                 "judging.hand_to_grader = lambda judge, **seen: display(\n"
+                 "    {judging.MIME: judging.to_data({'means': [2.0]}), 'text/plain': 'ok'}, raw=True)"),
+    "t-exit": "import sys\n\ndef mean(xs):\n    sys.exit(0)",
+    "t-assert-off": "import builtins\nbuiltins.AssertionError = Warning\n__builtins__.AssertionError = Warning",
+}
+for _student in TAMPERING:
+    HOSTILE[_student] = ("graded", {"fx-mean-hidden": 0}, [])
+HOSTILE["t-math"] = ("graded", "zero", [])  # the patched fsum breaks the learner's own log_sum_exp too
+HOSTILE["t-forged"] = ("graded", "zero", [])  # forging breaks the hand-over of log_sum_exp's test too
 WRONG_MEAN = "def mean(xs):\n    return 0.0"
 
 
@@ -394,7 +419,7 @@ def hostile_submissions(folder: Path, lab, solution) -> None:
     save(folder, "dave", "fixture", nb)
     nb = variant()
     cell_by_id(nb, "fx-mean").source = WRONG_MEAN
-    nb.cells.remove(cell_by_id(nb, "fx-mean-tests"))  # deletes the test
+    nb.cells.remove(cell_by_id(nb, "fx-mean-hidden"))  # deletes the graded test
     save(folder, "erin", "fixture", nb)
     nb = variant()
     cell_by_id(nb, "fx-logsumexp").source = "def log_sum_exp(xs):\n    while True:\n        pass"
@@ -434,6 +459,10 @@ def hostile_submissions(folder: Path, lab, solution) -> None:
         "import sys\n\ndef mean(xs):\n    print('debug:', xs, file=sys.stderr)\n    return math.fsum(xs) / len(xs)"
     )
     save(folder, "wendy", "fixture", nb)
+    for student, tampering in TAMPERING.items():
+        nb = variant()
+        cell_by_id(nb, "fx-mean").source = WRONG_MEAN + "\n\n" + tampering
+        save(folder, student, "fixture", nb)
 
 
 @pytest.fixture(scope="session")
@@ -479,7 +508,7 @@ def test_one_wrong_exercise_loses_exactly_its_points(fixture_versions, fixture_g
     _, rows, lab = fixture_grades
     solution = nbformat.read(fixture_versions / "solutions" / "fixture.ipynb", as_version=4)
     _, lost = one_exercise_wrong(solution, lab)
-    assert lost == ["fx-logsumexp-tests", "fx-logsumexp-hidden"]
+    assert lost == ["fx-logsumexp-hidden"]
     right, wrong = rows[("alice", "fixture")], rows[("carol", "fixture")]
     assert float(right["auto_score"]) - float(wrong["auto_score"]) == sum(points(lab)[g] for g in lost)
 

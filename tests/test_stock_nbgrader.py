@@ -18,7 +18,7 @@ from nlpcourse.instructor import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "book" / "fixture.md"
-HIDDEN_ONLY = "the mean of one value is that value"  # words only the hidden tests' source holds
+HIDDEN_ONLY = "one mean per case"  # words only the hidden tests' source holds
 
 
 def nbgrader(course_dir: Path, *args: str) -> None:
@@ -40,7 +40,8 @@ def test_stock_nbgrader_commands_and_lms_zip(tmp_path):
     nbgrader(course, "generate_assignment", "fixture", "--force")
 
     # An LMS bulk download (Moodle's file names): alice hands in the solution, bob the stub,
-    # carol a mean that passes the visible test and fails the hidden one.
+    # carol a mean that passes the visible test and fails the hidden one, dan a wrong mean and a
+    # silenced traceback printer (a test decided inside his kernel would pass).
     solution = nbformat.read(course / "source" / "fixture" / "fixture.ipynb", as_version=4)
     archive = course / "downloaded" / "fixture" / "archive"
     archive.mkdir(parents=True)
@@ -48,9 +49,12 @@ def test_stock_nbgrader_commands_and_lms_zip(tmp_path):
         zf.writestr("alice_1001_assignsubmission_file_fixture.ipynb", nbformat.writes(solution))
         next(c for c in solution.cells if "def mean" in c.source).source = "def mean(xs):\n    return 2"
         zf.writestr("carol_1003_assignsubmission_file_fixture.ipynb", nbformat.writes(solution))
+        next(c for c in solution.cells if "def mean" in c.source).source = (
+            "def mean(xs):\n    return 0\n\nget_ipython().showtraceback = lambda *args, **kwargs: None")
+        zf.writestr("dan_1004_assignsubmission_file_fixture.ipynb", nbformat.writes(solution))
         zf.write(course / "release" / "fixture" / "fixture.ipynb", "bob_1002_assignsubmission_file_fixture.ipynb")
     nbgrader(course, "zip_collect", "fixture")
-    for student in ("alice", "bob", "carol"):
+    for student in ("alice", "bob", "carol", "dan"):
         assert (course / "submitted" / student / "fixture" / "fixture.ipynb").exists()
 
     nbgrader(course, "autograde", "fixture")
@@ -59,12 +63,12 @@ def test_stock_nbgrader_commands_and_lms_zip(tmp_path):
 
     with open(course / "grades.csv", newline="") as f:
         scores = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(f)}
-    assert scores == {"alice": 5, "bob": 0, "carol": 4}  # autograded points; the free answer waits
+    assert scores == {"alice": 5, "bob": 0, "carol": 3, "dan": 3}  # autograded points; the free answer waits
     pages = {s: (course / "feedback" / s / "fixture" / "fixture.html").read_text() for s in scores}
-    for student, verdict in (("alice", "passed"), ("bob", "failed"), ("carol", "failed")):
+    for student, verdict in (("alice", "passed"), ("bob", "failed"), ("carol", "failed"), ("dan", "failed")):
         assert f"# hidden tests: {verdict}" in pages[student]
         assert HIDDEN_ONLY not in pages[student], f"{student}: the hidden tests' source is in the feedback"
-    assert "the mean of ten 0.1 is 0.1" in pages["carol"]  # the failed hidden test's message
+    assert "gave 2" in pages["carol"] and "gave 0" in pages["dan"]  # the failed hidden test's message
 
     # The instructors' option: the hidden tests' source in the feedback.
     with open(course / "nbgrader_config.py", "a") as f:

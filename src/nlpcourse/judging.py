@@ -14,8 +14,8 @@ plain data, and the grader runs the cell's ``judge`` function on that data in it
     torch.manual_seed(3)
     hand_to_grader(judge, result=stable_log_softmax(torch.randn(4, 5), dim=1))
 
-The rules of such a cell: its top-level imports and ``def`` statements are the grader's too
-(the judge can use them, and ``torch``, ``nn``, ``F`` and ``math``); every other statement runs
+The rules of such a cell: its top-level imports, ``def`` statements and literal constants
+(``CASES = ([1, 2], [3.5])``) are the grader's too (the judge can use them, and ``torch``, ``nn``, ``F`` and ``math``); every other statement runs
 only in the kernel; inputs the judge compares against are rebuilt inside the judge, never taken
 from ``seen``. A cell that stops before ``hand_to_grader`` scores 0, whatever it printed.
 
@@ -26,9 +26,8 @@ instructor running the notebook sees the result at once; the grade comes from th
 from __future__ import annotations
 
 import math
+import sys
 from typing import Any, Callable
-
-import torch
 
 MIME = "application/vnd.nlpcourse.seen+json"
 _PLAIN = (bool, int, float, str, type(None))
@@ -43,7 +42,8 @@ def to_data(value: Any, where: str = "value") -> Any:
     dicts with string keys. Anything else (an object that pretends to be a number or a tensor)
     is refused with a ``TypeError``."""
     kind = type(value)
-    if isinstance(value, torch.Tensor):
+    torch = sys.modules.get("torch")  # a learner's tensors exist only where torch was imported
+    if torch is not None and isinstance(value, torch.Tensor):
         plain = torch.Tensor.as_subclass(value, torch.Tensor).detach().cpu()
         flat = plain.reshape(-1).tolist()
         return {"tensor": str(plain.dtype).removeprefix("torch."), "shape": list(plain.shape),
@@ -65,6 +65,8 @@ def from_data(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
     if "tensor" in data:
+        import torch
+
         values = [float(v) if isinstance(v, str) else v for v in data["values"]]
         dtype = getattr(torch, data["tensor"])
         return torch.tensor(values, dtype=dtype).reshape(data["shape"])

@@ -3,8 +3,8 @@
 
 :class:`JudgeOutsideKernel` runs in nbgrader's Autograde converter right after the execution,
 on the sanitised notebook, whose test cells nbgrader restored from the gradebook's source. For
-each graded test cell it takes the cell's ``judge`` (and the cell's top-level imports and
-``def`` statements) from that source, the data the cell handed over from its output, and runs
+each graded test cell it takes the cell's ``judge`` (and the cell's top-level imports,
+literal constants and ``def`` statements) from that source, the data the cell handed over from its output, and runs
 the judge here. The cell's outputs are then replaced by the verdict: nothing the kernel printed,
 raised or swallowed counts, and a cell without a judge, or that handed nothing over, scores 0.
 """
@@ -21,13 +21,26 @@ from nbgrader.utils import is_grade, is_solution
 from ..judging import MIME, from_data
 
 
+def _is_constant(node: ast.stmt) -> bool:
+    """``NAME = <literal>`` (numbers, strings, tuples, lists, dicts of them)."""
+    if not (isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)):
+        return False
+    try:
+        ast.literal_eval(node.value)
+    except ValueError:
+        return False
+    return True
+
+
 def judge_source(cell_source: str) -> str | None:
-    """The cell's top-level imports and function definitions, if one of them is ``judge``."""
+    """The cell's top-level imports, literal constants and function definitions, if one of the
+    functions is ``judge``."""
     try:
         tree = ast.parse(cell_source)
     except SyntaxError:
         return None
-    kept = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef))]
+    kept = [node for node in tree.body
+            if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef)) or _is_constant(node)]
     if not any(isinstance(node, ast.FunctionDef) and node.name == "judge" for node in kept):
         return None
     return ast.unparse(ast.Module(body=kept, type_ignores=[]))

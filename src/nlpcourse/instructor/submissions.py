@@ -69,14 +69,27 @@ def _grade_id(cell) -> str | None:
     return meta.get("grade_id") if isinstance(meta, dict) else None
 
 
+def put_back(copy: nbformat.NotebookNode, release: nbformat.NotebookNode, grade_id: str) -> None:
+    """Insert the released cell ``grade_id`` into ``copy`` after the cell it follows in the release."""
+    position = 0
+    for cell in release.cells:
+        if _grade_id(cell) == grade_id:
+            break
+        before = _grade_id(cell)
+        present = [i for i, c in enumerate(copy.cells) if before is not None and _grade_id(c) == before]
+        position = present[-1] + 1 if present else position
+    copy.cells.insert(position, nbformat.from_dict(next(c for c in release.cells if _grade_id(c) == grade_id)))
+
+
 def inspect_submission(nb: nbformat.NotebookNode, release: nbformat.NotebookNode
                        ) -> tuple[list[str], nbformat.NotebookNode]:
     """What the submission changed that it should not have, in words; and the copy to grade.
 
-    nbgrader restores edited locked cells and puts deleted graded cells back by itself. A
-    ``grade_id`` pasted twice or one it does not know crashes its ``add_missing_cells`` step,
-    though, so those cells lose their nbgrader metadata in the copy (the last copy of a
-    duplicate keeps it, as nbgrader's own DeduplicateIds intends).
+    nbgrader restores edited locked cells by itself. Its ``add_missing_cells`` step crashes on a
+    ``grade_id`` pasted twice or one it does not know, and on a deleted graded cell that follows
+    a read-only cell, though: those cells lose their nbgrader metadata in the copy (the last copy
+    of a duplicate keeps it, as nbgrader's own DeduplicateIds intends) and a deleted graded cell
+    is put back in the copy after the cell it followed (nbgrader then restores its source).
     """
     problems: list[str] = []
     expected = grade_cells(release)
@@ -99,9 +112,11 @@ def inspect_submission(nb: nbformat.NotebookNode, release: nbformat.NotebookNode
     for grade_id, original in expected.items():
         meta = original.metadata.nbgrader
         if grade_id not in submitted:
-            what = "graded cell" if meta.get("grade") else "solution cell"
-            problems.append(f"{what} {grade_id} was deleted" + (" (put back from the source before grading)"
-                                                                  if meta.get("grade") else ""))
+            what = "graded" if meta.get("grade") else "solution" if meta.get("solution") else "read-only"
+            problems.append(f"{what} cell {grade_id} was deleted" + (" (put back from the source before grading)"
+                                                                     if meta.get("grade") else ""))
+            if meta.get("grade"):
+                put_back(copy, release, grade_id)
             continue
         cell = submitted[grade_id]
         if meta.get("locked") and cell.get("source", "") != original.source:
