@@ -9,9 +9,10 @@ wrote with ``report.record_result`` (a copy of each ``results/full/<name>.json``
 
 The code hash (:func:`code_hash`) covers what decides a chapter's outputs and nothing else:
 
-- each code cell's source, as its Python syntax tree (IPython magics translated first), so
-  comment, blank-line and formatting edits do not count, while any change to what runs does;
-  a cell that does not parse counts by its text with trailing spaces stripped;
+- each code cell's source, as its Python syntax tree (IPython magics translated first; empty
+  fields left out, so Python 3.11 and later agree), so comment, blank-line and formatting
+  edits do not count, while any change to what runs does (string contents, docstrings
+  included); a cell that does not parse counts by its text with trailing spaces stripped;
 - the cell's tags among :data:`HASHED_TAGS`: they change what runs (``skip-execution``,
   ``raises-exception``) or which outputs the artifact keeps (``remove-output``,
   ``remove-cell``: only their glued values are kept). Display-only tags (``hide-input``, ...)
@@ -55,13 +56,23 @@ _KEPT_LANGUAGE_INFO = ("name", "mimetype", "file_extension", "pygments_lexer", "
 # --------------------------------------------------------------------------- the code hash
 
 
-def _normalised_code(source: str) -> str:
+def _tree(node: Any) -> Any:
+    """A syntax tree as plain data, empty fields left out (so Python versions that add empty
+    fields, as 3.12 did with ``type_params``, or that print them differently, agree)."""
+    if isinstance(node, ast.AST):
+        fields = {name: _tree(getattr(node, name, None)) for name in node._fields}
+        return [type(node).__name__, {k: v for k, v in fields.items() if v not in (None, [])}]
+    if isinstance(node, list):
+        return [_tree(item) for item in node]
+    return None if node is None else repr(node)
+
+
+def _normalised_code(source: str) -> Any:
     """A cell's code as its syntax tree (comments and formatting ignored), else its stripped text."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
-        python = TransformerManager().transform_cell(source)
-        return ast.dump(ast.parse(python))
-    except (SyntaxError, ValueError, ImportError):
+        return _tree(ast.parse(TransformerManager().transform_cell(source)))
+    except (SyntaxError, ValueError):
         return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
 
