@@ -177,3 +177,37 @@ def test_full_profile_writes_the_record_and_the_artifact_together(tmp_path, monk
     assert full_executions.status(root, "fixture").current
     assert not (tmp_path / "elsewhere").exists()  # the caller's results folder is left alone
     assert book_cache.is_cached(tmp_path / "cache", book_cache.read_chapter(root / "book" / "fixture.md"))
+
+
+BOOK_CONFIG = """title: committed executions
+only_build_toc_files: true
+exclude_patterns: [_build, results, .jupyter_cache]
+execute:
+  execute_notebooks: cache
+  cache: .jupyter_cache
+  timeout: 60
+sphinx:
+  extra_extensions: [nlpcourse.instructor.full_execution_note]
+  config: {nb_execution_raise_on_error: true}
+"""
+
+
+@pytest.mark.slow
+def test_built_page_shows_the_committed_outputs_and_where_they_were_made(tmp_path, monkeypatch):
+    """Builds a one-page book with jupyter-book (about 15 s): the page carries the artifact's
+    outputs, not a new execution's, and names the artifact's commit and device under its title."""
+    import subprocess
+    root = book_with_fixture(tmp_path)
+    (root / "_config.yml").write_text(BOOK_CONFIG)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/fixture\n")
+    record_fake_execution(root)
+    edit(root, "A stand-in chapter", "A rewritten stand-in chapter")
+    monkeypatch.setenv("NLPCOURSE_PROFILE", "full")
+    assert full_executions.publish(root, "fixture", root / ".jupyter_cache").current
+    build = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", ".", "-W", "-n"],
+                           cwd=root, capture_output=True, text=True, timeout=600)  # the cache path is relative
+    assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
+    page = (root / "_build" / "html" / "book" / "fixture.html").read_text()
+    assert "A rewritten stand-in chapter" in page and "cell 0" in page  # current prose, committed outputs
+    assert "profile: full" not in page  # the chapter was not executed again
+    assert "Outputs on this page: full profile, executed on cpu" in page and "abc1234" in page
