@@ -120,15 +120,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     book_cache.prepare(EXECUTION_CACHE, "full")
     actions = plan(ROOT, args.chapters, EXECUTION_CACHE, args.missing)
     print("Full profile, chapter by chapter:", flush=True)
     for chapter, action in actions.items():
         state = full_executions.status(ROOT, chapter)
+        last = state.provenance and state.provenance.get("execution_seconds")
+        took = f"; its last full run took {last / 60:.0f} min" if last else ""
         why = {"cached": "already in the execution cache", "committed": f"from {state.artifact.name}: {state.reason}",
-               "execute": f"EXECUTES (hours for the labs): {state.reason}" if args.missing else "executes (asked for)"}
+               "execute": f"EXECUTES: {state.reason}{took}" if args.missing else f"executes (asked for){took}"}
         print(f"  {chapter}: {why[action]}", flush=True)
     for chapter, action in actions.items():
         if action == "committed":

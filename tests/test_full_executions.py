@@ -161,6 +161,32 @@ def test_page_note_names_commit_and_device_in_the_full_profile_only(tmp_path, mo
     assert full_executions.provenance(root, ["fixture"])["fixture"]["commit"] == "abc1234"
 
 
+def test_build_step_says_what_it_executes_and_why_before_it_starts(tmp_path, monkeypatch, capsys):
+    import full_profile
+    root = book_with_fixture(tmp_path)
+    shutil.copy(FIXTURE, root / "book" / "other.md")
+    record_fake_execution(root)
+    cache = tmp_path / "cache"
+    executed = []
+
+    def fake_execute(root_, chapter, cache_):
+        print(f"executing {chapter}")
+        executed.append(chapter)
+        return full_executions.artifact_path(root_, chapter), 1.0
+
+    monkeypatch.setattr(full_profile, "ROOT", root)
+    monkeypatch.setattr(full_profile, "EXECUTION_CACHE", cache)
+    monkeypatch.setattr(full_profile, "CHAPTERS", ("fixture", "other"))
+    monkeypatch.setattr(full_profile, "execute", fake_execute)
+    full_profile.main(["--missing"])
+    out = capsys.readouterr().out
+    assert executed == ["other"]
+    assert "fixture: from fixture.ipynb: code unchanged" in out
+    assert "other: EXECUTES: no full-profile execution committed (other.ipynb missing)" in out
+    assert out.index("other: EXECUTES") < out.index("executing other")
+    assert book_cache.is_cached(cache, book_cache.read_chapter(root / "book" / "fixture.md"))
+
+
 def test_full_profile_writes_the_record_and_the_artifact_together(tmp_path, monkeypatch):
     """Executes the fixture chapter (a few seconds) with one recording cell added."""
     import full_profile
