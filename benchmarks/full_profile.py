@@ -16,6 +16,7 @@ while the book build stops any cell after ``_config.yml``'s timeout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -24,6 +25,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import nbformat
 import torch
@@ -38,6 +40,21 @@ EXECUTION_CACHE = ROOT / ".jupyter_cache"
 CHAPTERS = tuple(chapter_names(ROOT / "book"))  # the graded chapters of _toc.yml, in book order
 
 
+@contextlib.contextmanager
+def environment(**variables: str) -> Iterator[None]:
+    """Set environment variables (the kernel inherits them) and restore them afterwards."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def execute(root: Path, chapter: str, cache: Path) -> tuple[Path, float]:
     """Execute ``book/<chapter>.md`` in the full profile; write its artifact and records together.
 
@@ -46,18 +63,12 @@ def execute(root: Path, chapter: str, cache: Path) -> tuple[Path, float]:
     """
     source = root / "book" / f"{chapter}.md"
     notebook = book_cache.read_chapter(source)
-    with tempfile.TemporaryDirectory(prefix="full-profile-") as recorded:
-        previous = os.environ.get("NLPCOURSE_RESULTS")
-        os.environ.update(NLPCOURSE_PROFILE="full", NLPCOURSE_PROGRESS="0", NLPCOURSE_RESULTS=recorded)
-        try:
-            start = time.perf_counter()
-            NotebookClient(notebook, timeout=None, kernel_name="python3", record_timing=False,
-                           resources={"metadata": {"path": str(source.parent)}}).execute()
-            seconds = time.perf_counter() - start
-        finally:
-            os.environ.pop("NLPCOURSE_RESULTS")
-            if previous is not None:
-                os.environ["NLPCOURSE_RESULTS"] = previous
+    with tempfile.TemporaryDirectory(prefix="full-profile-") as recorded, \
+            environment(NLPCOURSE_PROFILE="full", NLPCOURSE_PROGRESS="0", NLPCOURSE_RESULTS=recorded):
+        start = time.perf_counter()
+        NotebookClient(notebook, timeout=None, kernel_name="python3", record_timing=False,
+                       resources={"metadata": {"path": str(source.parent)}}).execute()
+        seconds = time.perf_counter() - start
         records = {p.name: json.loads(p.read_text()) for p in sorted((Path(recorded) / "full").glob("*.json"))}
     devices = sorted({str(r["device"]) for r in records.values() if "device" in r}) or [config.device().type]
     artifact = full_executions.write(root, chapter, notebook, records, seconds, commit_of(root, chapter),

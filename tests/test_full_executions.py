@@ -6,6 +6,7 @@ Fast: nothing here executes a real chapter. The writer is tested on the fixture 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -195,6 +196,7 @@ def test_full_profile_writes_the_record_and_the_artifact_together(tmp_path, monk
          'print(f"profile: {profile}")\nfrom nlpcourse import report\nreport.record_result("fixture", answer=42)')
     monkeypatch.setenv("NLPCOURSE_DEVICE", "cpu")
     monkeypatch.setenv("NLPCOURSE_RESULTS", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("NLPCOURSE_PROFILE", "quick")
     artifact_file, _ = full_profile.execute(root, "fixture", tmp_path / "cache")
     record = json.loads((root / "results" / "full" / "fixture.json").read_text())
     assert record["answer"] == 42 and record["profile"] == "full"
@@ -202,6 +204,8 @@ def test_full_profile_writes_the_record_and_the_artifact_together(tmp_path, monk
     assert meta["records"] == {"fixture.json": record} and meta["device"].startswith("cpu (")
     assert full_executions.status(root, "fixture").current
     assert not (tmp_path / "elsewhere").exists()  # the caller's results folder is left alone
+    assert os.environ["NLPCOURSE_RESULTS"] == str(tmp_path / "elsewhere")  # and its environment
+    assert os.environ["NLPCOURSE_PROFILE"] == "quick"
     assert book_cache.is_cached(tmp_path / "cache", book_cache.read_chapter(root / "book" / "fixture.md"))
 
 
