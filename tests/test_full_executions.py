@@ -188,8 +188,9 @@ def test_build_step_says_what_it_executes_and_why_before_it_starts(tmp_path, mon
     assert book_cache.is_cached(cache, book_cache.read_chapter(root / "book" / "fixture.md"))
 
 
+@pytest.mark.slow
 def test_full_profile_writes_the_record_and_the_artifact_together(tmp_path, monkeypatch):
-    """Executes the fixture chapter (a few seconds) with one recording cell added."""
+    """Executes the fixture chapter with one recording cell added (about 10 s)."""
     import full_profile
     root = book_with_fixture(tmp_path)
     edit(root, 'print(f"profile: {profile}")',

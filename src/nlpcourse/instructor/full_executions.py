@@ -107,7 +107,7 @@ def _stripped_outputs(cell: nbformat.NotebookNode) -> list:
     return outputs
 
 
-def strip(executed: nbformat.NotebookNode, provenance: dict) -> nbformat.NotebookNode:
+def strip(executed: nbformat.NotebookNode, made: dict) -> nbformat.NotebookNode:
     """The artifact of an executed chapter: its code cells' sources, tags and shown outputs."""
     cells = []
     for number, cell in enumerate(c for c in executed.cells if c.cell_type == "code"):
@@ -118,7 +118,7 @@ def strip(executed: nbformat.NotebookNode, provenance: dict) -> nbformat.Noteboo
         cells.append(new)
     language = {k: v for k, v in executed.metadata.get("language_info", {}).items() if k in _KEPT_LANGUAGE_INFO}
     metadata = {"kernelspec": dict(executed.metadata.get("kernelspec", {})), "language_info": language,
-                METADATA_KEY: provenance}
+                METADATA_KEY: made}
     return nbformat.v4.new_notebook(cells=cells, metadata=metadata)
 
 
@@ -127,15 +127,15 @@ def write(root: Path, chapter: str, executed: nbformat.NotebookNode, records: di
     """Write ``chapter``'s artifact and its records (``results/full/<name>.json``) together.
 
     ``records`` maps each record file name to what the chapter recorded; the artifact embeds a
-    copy of each, so :func:`check` can tell a record that disagrees with its artifact. Every
+    copy of each, so ``tests/test_full_executions.py`` tells a record that disagrees with it. Every
     file is written to a temporary name first and then renamed, the artifact last.
     """
     folder = Path(root) / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    provenance = {"chapter": chapter, "profile": "full", "commit": commit, "device": device,
+    made = {"chapter": chapter, "profile": "full", "commit": commit, "device": device,
                   "date": datetime.date.today().isoformat(), "execution_seconds": round(seconds, 1),
                   "code_hash": code_hash(executed), "records": records}
-    artifact = strip(executed, provenance)
+    artifact = strip(executed, made)
     written = [(folder / name, json.dumps(record, indent=2, sort_keys=True) + "\n")
                for name, record in sorted(records.items())]
     written.append((artifact_path(root, chapter), nbformat.writes(artifact) + "\n"))
