@@ -150,16 +150,18 @@ def test_published_chapter_is_found_in_the_execution_cache(tmp_path):
     assert (cache / book_cache.PROFILE_MARKER).read_text().strip() == "full"
 
 
-def test_page_note_names_commit_and_device_in_the_full_profile_only(tmp_path, monkeypatch):
+def test_page_note_names_commit_and_device_in_the_full_profile_only(tmp_path):
     root = book_with_fixture(tmp_path)
     record_fake_execution(root)
-    monkeypatch.setenv("NLPCOURSE_PROFILE", "full")
-    note = full_executions.page_note(root, "fixture")
+    note = full_executions.page_note(root, "fixture", "full")
     assert "abc1234" in note and "cpu" in note
     assert add_note("---\nx: 1\n---\n\n# Title\n\nText", note) == f"---\nx: 1\n---\n\n# Title\n\n{note}\n\nText"
-    monkeypatch.setenv("NLPCOURSE_PROFILE", "quick")
-    assert full_executions.page_note(root, "fixture") is None
-    assert full_executions.provenance(root, ["fixture"])["fixture"]["commit"] == "abc1234"
+    assert full_executions.page_note(root, "fixture", "quick") is None
+    assert full_executions.page_note(root, "fixture", None) is None
+    edit(root, "import math", "import math, sys")
+    assert full_executions.page_note(root, "fixture", "full") is None  # stale: executed again
+    made = full_executions.provenance(root, ["fixture"])["fixture"]
+    assert made["commit"] == "abc1234" and not made["current"]
 
 
 def test_build_step_says_what_it_executes_and_why_before_it_starts(tmp_path, monkeypatch, capsys):

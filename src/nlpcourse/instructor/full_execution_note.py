@@ -1,6 +1,6 @@
 """Sphinx extension: under a chapter's title, which commit and device produced its outputs.
 
-In the full profile, a chapter page whose committed execution (``results/full/<chapter>.ipynb``)
+When the book's execution cache holds the full profile, a chapter page whose committed execution (``results/full/<chapter>.ipynb``)
 matches its code gets one line under its title naming the commit, device and date of that
 execution (:func:`nlpcourse.instructor.full_executions.page_note`). The chapter's source is not
 touched: the line is added to the text Sphinx reads, in the first markdown cell, so the
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nlpcourse.instructor import full_executions
+from nlpcourse.instructor import book_cache, full_executions
 
 
 def add_note(text: str, note: str) -> str:
@@ -23,11 +23,18 @@ def add_note(text: str, note: str) -> str:
     return text
 
 
+def published_profile(cache: Path) -> str | None:
+    """The profile whose executions the book's execution cache holds (None: unknown)."""
+    marker = cache / book_cache.PROFILE_MARKER
+    return marker.read_text().strip() if marker.exists() else None
+
+
 def _on_source_read(app, docname: str, source: list[str]) -> None:
     folder, _, chapter = docname.rpartition("/")
     if folder != "book":
         return
-    note = full_executions.page_note(Path(app.srcdir), chapter)
+    cache = Path(app.config.nb_execution_cache_path or ".jupyter_cache")  # as myst-nb reads it
+    note = full_executions.page_note(Path(app.srcdir), chapter, published_profile(cache))
     if note:
         source[0] = add_note(source[0], note)
 

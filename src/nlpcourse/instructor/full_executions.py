@@ -35,7 +35,6 @@ import copy
 import datetime
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -229,9 +228,10 @@ def provenance(root: Path, chapters: list[str] | None = None) -> dict[str, dict[
     return out
 
 
-def page_note(root: Path, chapter: str) -> str | None:
-    """The line a full-profile chapter page shows under its title, when its execution is current."""
-    if os.environ.get("NLPCOURSE_PROFILE", "full").strip().lower() not in ("", "full"):
+def page_note(root: Path, chapter: str, published_profile: str | None) -> str | None:
+    """The line a chapter page shows under its title when the book publishes the full profile
+    (``published_profile``: the execution cache's) and the chapter's execution is current."""
+    if published_profile != "full":
         return None
     if not (Path(root) / "book" / f"{chapter}.md").exists():
         return None
