@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The course's two commands, on a fresh machine with Python 3.11 (tested; the pins need 3.11+):
-#   bash run.sh book   install, execute every chapter, build the HTML book (_build/html/index.html);
-#                      full profile by default (hours on a CPU), NLPCOURSE_PROFILE=quick for minutes
+#   bash run.sh book   install, build the HTML book (_build/html/index.html); full profile by
+#                      default: publishes each chapter's committed execution (results/full/*.ipynb)
+#                      while its code is unchanged, executes the others (hours on a CPU for the labs);
+#                      NLPCOURSE_PROFILE=quick executes every chapter in the quick profile (minutes)
 #   bash run.sh test   install, then run the whole test suite (quick profile)
 # Environment: NLPCOURSE_DATA (offline data mirror), NLPCOURSE_PROFILE (full | quick).
 set -euo pipefail
@@ -22,8 +24,9 @@ case "${1:-}" in
     .venv/bin/python -c "import os, pathlib; from nlpcourse.instructor import book_cache; \
 book_cache.prepare(pathlib.Path('.jupyter_cache'), os.environ['NLPCOURSE_PROFILE'])"
     if [ "$NLPCOURSE_PROFILE" = full ]; then
-      # Full-profile training cells outlast the build's per-cell timeout: execute them first,
-      # without a limit, into the cache the build reads (and record results/full/).
+      # Into the cache the build reads: the committed executions of chapters whose code is
+      # unchanged (no training); the other chapters are executed first, without the build's
+      # per-cell timeout, and recorded in results/full/. Says which and why before it starts.
       .venv/bin/python benchmarks/full_profile.py --missing
     fi
     .venv/bin/jupyter-book build . -W -n --keep-going
