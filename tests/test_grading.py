@@ -194,6 +194,9 @@ DELEGATIONS = {
             "_, hits, count = training.batch_loss_and_hits(logits, tags.masked_fill(tags == ignore_index, -100),\n"
             "                                              nn.CrossEntropyLoss(), 'tagging')\n"
             "return hits, count")),
+        "day2-pack-by-hand": ("day2-pack-by-hand-hidden", _answer(
+            "packed = pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False)\n"
+            "return packed.data, packed.batch_sizes, packed.sorted_indices")),
         "day2-packed-forward": ("day2-packed-forward-hidden", _answer(
             "embedded = self.dropout(self.embedding(word_ids))\n"
             "lstm = batching.LengthAwareLSTM(self.lstm.input_size, self.lstm.hidden_size, num_layers=self.lstm.num_layers,\n"
