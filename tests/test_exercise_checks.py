@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import rnn
 
 from nlpcourse import training
 from nlpcourse.exercise_checks import SPELLINGS, _resolve, forbidden, references, spellings
@@ -13,6 +14,7 @@ from nlpcourse.exercise_checks import SPELLINGS, _resolve, forbidden, references
 Z = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
 Y = torch.tensor([0, 3, 1])
 LINEAR = nn.Linear(2, 2)
+PADDED, LENGTHS = torch.tensor([[1, 2], [3, 0]]), torch.tensor([2, 1])
 
 # Each way a learner could hand the exercise to its twin, and the twin it must be refused as.
 DELEGATIONS = {
@@ -28,6 +30,13 @@ DELEGATIONS = {
     "nn.NLLLoss": ("nll_loss", lambda: nn.NLLLoss()(Z, Y)),
     "F.cross_entropy": ("cross_entropy", lambda: F.cross_entropy(Z, Y, ignore_index=3)),
     "nn.CrossEntropyLoss": ("cross_entropy", lambda: nn.CrossEntropyLoss(ignore_index=3)(Z, Y)),
+    "pack_padded_sequence": ("pack_padded_sequence", lambda: rnn.pack_padded_sequence(PADDED, LENGTHS,
+                                                                                      batch_first=True)),
+    "torch._VF": ("pack_padded_sequence", lambda: torch._VF._pack_padded_sequence(PADDED.t(), LENGTHS, False)),
+    "torch._pack_padded_sequence": ("pack_padded_sequence",
+                                    lambda: torch._pack_padded_sequence(PADDED.t(), LENGTHS, False)),
+    "pack_sequence": ("pack_sequence", lambda: rnn.pack_sequence([torch.ones(3), torch.ones(1)])),
+    "PackedSequence": ("PackedSequence", lambda: rnn.PackedSequence(torch.tensor([1, 3, 2]), LENGTHS)),
     "course library": ("count_parameters", lambda: training.count_parameters(LINEAR)),
     "a built model": ("count_parameters", lambda: nn.Linear(2, 2)),
     "Module.parameters": ("count_parameters", lambda: sum(p.numel() for p in LINEAR.parameters())),

@@ -143,8 +143,10 @@ def exercises(nb) -> list[tuple[str, list[str], list[str]]]:
                 if heading:
                     found.append((heading["title"], [], []))
                     level = len(heading["level"])
-        elif level is not None and meta(cell):
-            found[-1][1 if meta(cell).get("solution") else 2].append(meta(cell)["grade_id"])
+        elif level is not None and meta(cell).get("solution"):
+            found[-1][1].append(meta(cell)["grade_id"])
+        elif level is not None and meta(cell).get("grade"):  # visible test cells are ungraded
+            found[-1][2].append(meta(cell)["grade_id"])
     return [(title, sol, tests) for title, sol, tests in found if tests]
 
 
@@ -194,6 +196,9 @@ DELEGATIONS = {
             "_, hits, count = training.batch_loss_and_hits(logits, tags.masked_fill(tags == ignore_index, -100),\n"
             "                                              nn.CrossEntropyLoss(), 'tagging')\n"
             "return hits, count")),
+        "day2-pack-by-hand": ("day2-pack-by-hand-hidden", _answer(
+            "packed = pack_padded_sequence(padded, lengths, batch_first=True, enforce_sorted=False)\n"
+            "return packed.data, packed.batch_sizes, packed.sorted_indices")),
         "day2-packed-forward": ("day2-packed-forward-hidden", _answer(
             "embedded = self.dropout(self.embedding(word_ids))\n"
             "lstm = batching.LengthAwareLSTM(self.lstm.input_size, self.lstm.hidden_size, num_layers=self.lstm.num_layers,\n"

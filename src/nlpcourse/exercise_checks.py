@@ -50,7 +50,13 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
         "torch.nn.BCEWithLogitsLoss.forward",
     ),
     "pad_sequence": ("torch.nn.utils.rnn.pad_sequence", "torch._C._nn.pad_sequence"),
-    "pack_padded_sequence": ("torch.nn.utils.rnn.pack_padded_sequence", "torch._pack_padded_sequence"),
+    "pack_padded_sequence": (
+        "torch.nn.utils.rnn.pack_padded_sequence", "torch._pack_padded_sequence",
+        "torch._VF._pack_padded_sequence",  # torch._C._VariableFunctions' own is immutable
+    ),
+    "pack_sequence": ("torch.nn.utils.rnn.pack_sequence",),
+    # building the packed batch's fields and wrapping them (its constructor checks nothing)
+    "PackedSequence": ("torch.nn.utils.rnn.PackedSequence.__new__",),
     # counting the parameters of a built model instead of by formula
     "count_parameters": (
         "nlpcourse.training.count_parameters", "torch.nn.Module.__init__", "torch.nn.Module.parameters",
