@@ -45,10 +45,12 @@ def verdict(cell_source: str, outputs) -> str | None:
         return "this graded test cell has no judge function: ask the instructor"
     data = handed_over(outputs)
     if len(data) != 1:
+        if data:
+            return "the test handed over its results more than once"
         errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in outputs if o.get("output_type") == "error"]
-        stopped = f" ({errors[-1]})" if errors else ""
-        return (f"the test stopped before it handed your results to the grader{stopped}" if not data
-                else "the test handed over its results more than once")
+        # the error first: the grades sheet shortens each reason, and the error is what explains it
+        return (f"{errors[-1]} (so the test stopped before it handed your results to the grader)" if errors
+                else "the test stopped before it handed your results to the grader")
     import torch
 
     namespace = {"__name__": "nlpcourse_judge", "torch": torch, "nn": torch.nn, "F": torch.nn.functional,
