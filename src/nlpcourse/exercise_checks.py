@@ -51,16 +51,16 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
     ),
     "pad_sequence": ("torch.nn.utils.rnn.pad_sequence", "torch._C._nn.pad_sequence"),
     "pack_padded_sequence": ("torch.nn.utils.rnn.pack_padded_sequence", "torch._pack_padded_sequence"),
+    # counting the parameters of a built model instead of by formula
+    "count_parameters": (
+        "nlpcourse.training.count_parameters", "torch.nn.Module.__init__", "torch.nn.Module.parameters",
+        "torch.nn.Module.named_parameters",
+    ),
     # an LSTM step (or a whole sequence) computed by PyTorch instead of from the gate equations;
     # torch.lstm is torch._VF.lstm, the function nn.LSTM calls (lstm_cell: nn.LSTMCell's)
     "lstm": (
         "torch.nn.LSTM.forward", "torch.nn.LSTMCell.forward", "torch.lstm", "torch.lstm_cell",
         "torch._VF.lstm", "torch._VF.lstm_cell", "torch.ops.aten.lstm", "torch.ops.aten.lstm_cell",
-    ),
-    # counting the parameters of a built model instead of by formula
-    "count_parameters": (
-        "nlpcourse.training.count_parameters", "torch.nn.Module.__init__", "torch.nn.Module.parameters",
-        "torch.nn.Module.named_parameters",
     ),
 }
 
