@@ -40,7 +40,25 @@ DELEGATIONS = {
     "course library": ("count_parameters", lambda: training.count_parameters(LINEAR)),
     "a built model": ("count_parameters", lambda: nn.Linear(2, 2)),
     "Module.parameters": ("count_parameters", lambda: sum(p.numel() for p in LINEAR.parameters())),
+    "nn.LSTM": ("lstm", lambda: nn.LSTM(4, 3)(LSTM_X)),
+    "nn.LSTMCell": ("lstm", lambda: LSTM_CELL(LSTM_X, LSTM_STATE)),
+    "torch.lstm_cell": ("lstm", lambda: torch.lstm_cell(LSTM_X, LSTM_STATE, *LSTM_WEIGHTS)),
+    "torch._VF.lstm_cell": ("lstm", lambda: torch._VF.lstm_cell(LSTM_X, LSTM_STATE, *LSTM_WEIGHTS)),
+    "torch.ops.aten.lstm_cell": ("lstm", lambda: torch.ops.aten.lstm_cell(LSTM_X, LSTM_STATE, *LSTM_WEIGHTS)),
+    # a whole sequence: (input [T, B, E], (h0, c0) [layers, B, H], weights, has_biases, num_layers,
+    # dropout, train, bidirectional, batch_first)
+    "torch.lstm": ("lstm", lambda: torch.lstm(LSTM_X.unsqueeze(1), (torch.zeros(1, 1, 3),) * 2,
+                                              LSTM_WEIGHTS, True, 1, 0.0, False, False, False)),
+    "torch._VF.lstm": ("lstm", lambda: torch._VF.lstm(LSTM_X.unsqueeze(1), (torch.zeros(1, 1, 3),) * 2,
+                                                      LSTM_WEIGHTS, True, 1, 0.0, False, False, False)),
 }
+
+# The LSTM delegations' input, state and cell (E=4, H=3, a batch of 2); its stacked weights in
+# nn.LSTMCell's order: weight_ih, weight_hh, bias_ih, bias_hh.
+LSTM_X = torch.randn(2, 4, generator=torch.Generator().manual_seed(1))
+LSTM_STATE = (torch.zeros(2, 3), torch.zeros(2, 3))
+LSTM_CELL = nn.LSTMCell(4, 3)
+LSTM_WEIGHTS = (LSTM_CELL.weight_ih, LSTM_CELL.weight_hh, LSTM_CELL.bias_ih, LSTM_CELL.bias_hh)
 
 
 def test_every_spelling_resolves_to_something_callable():

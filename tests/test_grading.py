@@ -187,6 +187,8 @@ DELEGATIONS = {
         "day1-stable-log-softmax": ("day1-stable-log-softmax-hidden", lambda _: (
             "def stable_log_softmax(logits, dim=-1):\n"
             "    return torch.special.log_softmax(logits, dim=dim)")),
+        "day1-lstm-step": ("day1-lstm-step-hidden", _answer(
+            "return torch.lstm_cell(x_t, (h, c), weight_ih, weight_hh, bias_ih, bias_hh)")),
     },
     "day2_minibatch_tagger": {
         "day2-collate": ("day2-collate-hidden", _answer("return batching.pad_collate(batch, pad_index, tag_pad_index)")),

@@ -145,3 +145,13 @@ def test_plot_embeddings_2d():
 def test_plot_embeddings_2d_bad_input(vectors, words):
     with pytest.raises(ValueError, match="matching words"):
         plots.plot_embeddings_2d(vectors, words)
+
+
+def test_plot_lstm_step_draws_the_four_gates_and_both_states():
+    figure = plots.plot_lstm_step()
+    assert isinstance(figure, Figure)
+    texts = " ".join(text.get_text() for text in figure.axes[0].texts)
+    for label in ("$f_t$", "$i_t$", "$g_t$", "$o_t$", "$c_{t-1}$", "$c_t$", "$h_{t-1}$", "$h_t$",
+                  "$x_t$", "forget", "input", "candidate", "output"):
+        assert label in texts, label
+    assert figure.axes[0].get_title() == "one step of an LSTM"

@@ -62,6 +62,12 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
         "nlpcourse.training.count_parameters", "torch.nn.Module.__init__", "torch.nn.Module.parameters",
         "torch.nn.Module.named_parameters",
     ),
+    # an LSTM step (or a whole sequence) computed by PyTorch instead of from the gate equations;
+    # torch.lstm is torch._VF.lstm, the function nn.LSTM calls (lstm_cell: nn.LSTMCell's)
+    "lstm": (
+        "torch.nn.LSTM.forward", "torch.nn.LSTMCell.forward", "torch.lstm", "torch.lstm_cell",
+        "torch._VF.lstm", "torch._VF.lstm_cell", "torch.ops.aten.lstm", "torch.ops.aten.lstm_cell",
+    ),
 }
 
 _REFUSED = "__nlpcourse_refused__"  # marks a stand-in, so nested blocks never disable one twice

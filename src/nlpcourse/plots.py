@@ -106,3 +106,57 @@ def plot_embeddings_2d(vectors: np.ndarray, words: Sequence[str], title: str = "
     axis.set(xlabel="first principal component", ylabel="second principal component",
              title=title or "word vectors in 2-D (PCA)")
     return figure
+
+
+def plot_lstm_step() -> Figure:
+    """A diagram of one LSTM step: the four gates computed from ``x_t`` and ``h_{t-1}``, the cell
+    state line from ``c_{t-1}`` to ``c_t`` (forget ×, input ×, +) and the output ``h_t``."""
+    figure = Figure(figsize=(8, 4.2), layout="constrained")
+    axis = figure.subplots()
+    axis.set(xlim=(-0.2, 11.6), ylim=(-0.7, 5.8), title="one step of an LSTM")
+    axis.axis("off")
+
+    def arrow(start, end, **style):
+        axis.annotate("", xy=end, xytext=start,
+                      arrowprops=dict(arrowstyle="-|>", color="black", lw=1.2,
+                                      shrinkA=0, shrinkB=0, **style))
+
+    def node(xy, label):
+        axis.text(*xy, label, ha="center", va="center", fontsize=11, zorder=3,
+                  bbox=dict(boxstyle="circle,pad=0.25", facecolor="white", edgecolor="black"))
+
+    gates = {"f": (3.0, "σ", "forget", "tab:red"), "i": (4.6, "σ", "input", "tab:green"),
+             "g": (6.0, "tanh", "candidate", "tab:orange"), "o": (7.6, "σ", "output", "tab:blue")}
+    bus, gate_y, cell_y = 0.6, 2.2, 5.0
+    axis.plot([0.6, 7.6], [bus, bus], color="black", lw=1.2)              # [x_t, h_{t-1}] bus
+    axis.text(0.0, bus, "$h_{t-1}$", ha="right", va="center", fontsize=12)
+    axis.plot([0.0, 0.6], [bus, bus], color="black", lw=1.2)
+    arrow((1.6, -0.45), (1.6, bus))
+    axis.text(1.6, -0.55, "$x_t$", ha="center", va="top", fontsize=12)
+    for name, (x, squash, role, colour) in gates.items():
+        arrow((x, bus), (x, gate_y - 0.35))
+        axis.text(x, gate_y, f"{role}\n{squash}: ${name}_t$", ha="center", va="center",
+                  fontsize=9, bbox=dict(boxstyle="round,pad=0.3", facecolor=colour, alpha=0.35,
+                                        edgecolor=colour))
+    # the cell state line: c_{t-1} -> (x f_t) -> (+ i_t * g_t) -> c_t
+    axis.text(0.0, cell_y, "$c_{t-1}$", ha="right", va="center", fontsize=12)
+    arrow((0.0, cell_y), (2.8, cell_y))
+    node((3.0, cell_y), "×")
+    arrow((3.0, gate_y + 0.4), (3.0, cell_y - 0.25))
+    arrow((3.2, cell_y), (5.8, cell_y))
+    node((6.0, 3.6), "×")
+    arrow((4.6, gate_y + 0.4), (5.8, 3.5))
+    arrow((6.0, gate_y + 0.4), (6.0, 3.35))
+    node((6.0, cell_y), "+")
+    arrow((6.0, 3.85), (6.0, cell_y - 0.25))
+    arrow((6.2, cell_y), (11.0, cell_y))
+    axis.text(11.1, cell_y, "$c_t$", ha="left", va="center", fontsize=12)
+    # the output: h_t = o_t * tanh(c_t)
+    node((9.2, 3.6), "tanh")
+    arrow((9.2, cell_y), (9.2, 3.95))
+    node((9.2, gate_y), "×")
+    arrow((9.2, 3.25), (9.2, gate_y + 0.25))
+    arrow((8.25, gate_y), (9.0, gate_y))
+    arrow((9.4, gate_y), (11.0, gate_y))
+    axis.text(11.1, gate_y, "$h_t$", ha="left", va="center", fontsize=12)
+    return figure
