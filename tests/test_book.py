@@ -183,7 +183,11 @@ def test_student_edition_builds_from_the_cache_without_executing(student_build):
 @pytest.mark.parametrize("source", CHAPTERS, ids=lambda p: p.stem)
 def test_student_edition_has_no_solution_and_no_model_answer(student_build, source):
     page = BeautifulSoup((STUDENT_HTML / "book" / f"{source.stem}.html").read_text(), "html.parser")
-    text = page.get_text()
+    listings = [pre for pre in page.select("pre") if not pre.find_parent("div", class_="cell")]
+    # Listings outside code cells are the chapter's {literalinclude}s of nlpcourse's own source (lines
+    # written in the chapter are excluded by solution_lines): code every learner installs, not a leak.
+    text = "".join(node for node in page.find_all(string=True)
+                   if not any(node.find_parent("pre") is pre for pre in listings))
     regions = len(SOLUTION_REGION.findall(source.read_text()))
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, f"{source.stem} shows solution markers"
     leaked = [line for line in solution_lines(source) if line in text]

@@ -13,17 +13,17 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-#: The chapters in book order: title, then (record key, what it measures, unit) for each metric
-#: the page shows. A record key missing from a record (an older run) is left out of its table.
-CHAPTERS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
-    "day1": ("Day 1: an LSTM part-of-speech tagger", [
+#: The chapters in book order, each with (record key, what it measures, unit) for each metric the
+#: page shows. A record key missing from a record (an older run) is left out of its table.
+CHAPTERS: dict[str, list[tuple[str, str, str]]] = {
+    "day1": [
         ("test_accuracy", "LSTM tagger, one sentence per step: test accuracy", "percent"),
         ("lookup_accuracy", "Each word's most frequent training tag: test accuracy", "percent"),
         ("majority_accuracy", "The most frequent tag for every word: test accuracy", "percent"),
         ("epochs", "Training epochs", "count"),
         ("epoch_time_s", "Seconds per training epoch", "seconds"),
-    ]),
-    "day2": ("Day 2: the tagger in mini-batches", [
+    ],
+    "day2": [
         ("test_accuracy", "LSTM tagger in mini-batches: test accuracy", "percent"),
         ("batch_speedup", "Speed-up of mini-batches over one sentence per step", "times"),
         ("bucket_speedup", "Speed-up of length buckets over random batches", "times"),
@@ -33,16 +33,16 @@ CHAPTERS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
         ("exact_over_padded", "Time of an exact (reversed-within-length) step over a padded one (CPU)", "times"),
         ("epochs", "Training epochs", "count"),
         ("epoch_time_s", "Seconds per training epoch", "seconds"),
-    ]),
-    "day3": ("Day 3: an LSTM sentiment classifier", [
+    ],
+    "day3": [
         ("test_accuracy", "LSTM classifier reading the last real word: test accuracy", "percent"),
         ("test_accuracy_last_position", "The same model reading the last position (padding): test accuracy",
          "percent"),
         ("valid_accuracy", "LSTM classifier: validation accuracy", "percent"),
         ("epochs", "Training epochs", "count"),
         ("epoch_time_s", "Seconds per training epoch", "seconds"),
-    ]),
-    "newsgroups": ("Lab: 20 Newsgroups in six classes", [
+    ],
+    "newsgroups": [
         ("lr_glove_valid_accuracy", "Logistic regression on averaged GloVe vectors: validation accuracy",
          "percent"),
         ("lr_w2v_valid_accuracy", "Logistic regression on averaged corpus-trained word2vec: validation accuracy", "percent"),
@@ -54,8 +54,8 @@ CHAPTERS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
         ("lstm_last_real_state_test_accuracy", "LSTM reading the last real word: test accuracy", "percent"),
         ("tfidf_test_accuracy", "TF-IDF (1-2 grams) + linear SVM: test accuracy", "percent"),
         ("epoch_time_s", "Seconds per training epoch (averaging model)", "seconds"),
-    ]),
-    "imdb": ("Lab: IMDB sentiment", [
+    ],
+    "imdb": [
         ("test_accuracy", "Improved model (2-layer bidirectional LSTM, GloVe): test accuracy", "percent"),
         ("ensemble_accuracy", "Ensemble: test accuracy", "percent"),
         ("baseline_test_accuracy", "Base model (plain RNN, SGD): test accuracy", "percent"),
@@ -63,7 +63,7 @@ CHAPTERS: dict[str, tuple[str, list[tuple[str, str, str]]]] = {
         ("packed_vs_exact_cpu", "Time of a packed training step over an exact one (CPU)", "times"),
         ("epochs", "Training epochs of the improved model", "count"),
         ("epoch_time_s", "Seconds per training epoch of the improved model", "seconds"),
-    ]),
+    ],
 }
 KINDS = {"source": "Source documents", "public": "Public anchors"}
 
@@ -87,7 +87,7 @@ def load_anchors(path: str | Path) -> list[Anchor]:
 
     anchors = [Anchor(**entry) for entry in yaml.safe_load(Path(path).read_text(encoding="utf-8"))["anchors"]]
     for anchor in anchors:
-        metrics = {key for key, _, _ in CHAPTERS.get(anchor.chapter, ("", []))[1]}
+        metrics = {key for key, _, _ in CHAPTERS.get(anchor.chapter, [])}
         if anchor.metric not in metrics or anchor.kind not in KINDS or not 0 <= anchor.value <= 1:
             raise ValueError(f"{path}: anchor {anchor.label!r} names chapter {anchor.chapter!r}, metric "
                              f"{anchor.metric!r}, kind {anchor.kind!r}, value {anchor.value}: not one the page knows")
@@ -121,7 +121,7 @@ def provenance(record: dict) -> str:
 
 def chapter_table(chapter: str, record: dict, anchors: list[Anchor]) -> str:
     """The Markdown table of one chapter: each metric, ours and the anchors', then their sources."""
-    _, metrics = CHAPTERS[chapter]
+    metrics = CHAPTERS[chapter]
     shown = [key for key, _, _ in metrics if key in record]
     mine = sorted((a for a in anchors if a.chapter == chapter and a.metric in shown),  # numbered as they appear
                   key=lambda a: (shown.index(a.metric), list(KINDS).index(a.kind)))
@@ -144,19 +144,18 @@ def chapter_table(chapter: str, record: dict, anchors: list[Anchor]) -> str:
 
 
 def chapter_section(chapter: str, records: dict[str, dict], anchors: list[Anchor]) -> str:
-    """A chapter's part of the page in Markdown: heading, table and sources, provenance line."""
-    title, _ = CHAPTERS[chapter]
+    """A chapter's part of the page in (GitHub-flavoured) Markdown: table, sources, provenance line."""
     if chapter not in records:
-        return (f"### {title}\n\nNo full-profile run recorded yet: run the chapter with "
+        return ("No full-profile run recorded yet: run the chapter with "
                 "`NLPCOURSE_PROFILE=full NLPCOURSE_RESULTS=results`.")
     record = records[chapter]
-    return f"### {title}\n\n{chapter_table(chapter, record, anchors)}\n\n{provenance(record)}"
+    return f"{chapter_table(chapter, record, anchors)}\n\n{provenance(record)}"
 
 
 def comparison_rows(records: dict[str, dict], anchors: list[Anchor]) -> list[tuple[str, str, float]]:
     """(metric name, who, accuracy) for each anchored metric we recorded: ours first, then the anchors."""
     rows = []
-    for chapter, (_, metrics) in CHAPTERS.items():
+    for chapter, metrics in CHAPTERS.items():
         record = records.get(chapter, {})
         for key, name, _ in metrics:
             anchored = [a for a in anchors if a.chapter == chapter and a.metric == key]
