@@ -171,6 +171,19 @@ def model_answers(page: BeautifulSoup) -> list:
             == MODEL_ANSWER_TITLE]
 
 
+def test_no_published_file_holds_a_chapter_source(build, student_build):
+    """Neither edition publishes page sources (``_sources/``: hidden tests, solutions) nor their text anywhere."""
+    for html, markers in ((HTML, ("BEGIN HIDDEN TESTS",)),
+                          (STUDENT_HTML, ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "END SOLUTION"))):
+        assert not (html / "_sources").exists(), f"{html}/_sources publishes the chapters' sources"
+        for page in html.rglob("*.html"):
+            assert "_sources/" not in page.read_text(), f"{page.relative_to(ROOT)} links a page source"
+        for path in html.rglob("*"):
+            if path.suffix in {".html", ".js", ".txt", ".md", ".ipynb", ".json"} and "mathjax" not in path.parts:
+                text = path.read_text(errors="replace")
+                assert not [m for m in markers if m in text], f"{path.relative_to(ROOT)} holds {markers}"
+
+
 def test_student_edition_builds_from_the_cache_without_executing(student_build):
     assert student_build.returncode == 0, \
         f"student edition failed:\n{student_build.stdout[-6000:]}\n{student_build.stderr[-6000:]}"

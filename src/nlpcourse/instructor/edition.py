@@ -115,9 +115,22 @@ def _check_edition(app, config) -> None:
         config.html_title = f"{config.html_title} (student edition)"
 
 
+def _drop_source_downloads(app, pagename, templatename, context, doctree) -> None:
+    """Both editions: no header button offers a page's source (it holds hidden tests and solutions).
+
+    ``html_copy_source: false`` in ``_config.yml`` keeps the sources out of the build; this removes
+    the theme's buttons that would link them, keeping its print-to-PDF button.
+    """
+    for group in context.get("header_buttons", []):
+        if group.get("label") == "download-buttons":
+            group["buttons"] = [button for button in group["buttons"]
+                                if button.get("label") not in {"download-source-button", "download-notebook-button"}]
+
+
 def setup(app) -> dict:
     """Sphinx extension (``sphinx: extra_extensions`` in ``_config.yml``): the edition setting."""
     app.add_config_value("nlpcourse_edition", os.environ.get(EDITION_ENV, "full"), "html", [str])
     app.connect("config-inited", _check_edition)
     app.add_post_transform(StudentEdition)
+    app.connect("html-page-context", _drop_source_downloads, priority=600)  # after the theme adds them
     return {"parallel_read_safe": True, "parallel_write_safe": True}
