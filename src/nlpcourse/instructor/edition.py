@@ -115,6 +115,19 @@ def _check_edition(app, config) -> None:
         config.html_title = f"{config.html_title} (student edition)"
 
 
+def _reread_all_after_an_edition_change(app, env, added, changed, removed) -> list[str]:
+    """Every page again when this output folder last held the other edition (or one before this check).
+
+    Sphinx would otherwise rewrite only the pages whose source changed, and a student edition built
+    over a full one would keep the full edition's solutions on every other page.
+    """
+    marker = Path(app.doctreedir) / "nlpcourse-edition"
+    previous = marker.read_text().strip() if marker.exists() else None
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(app.config.nlpcourse_edition + "\n")
+    return sorted(env.found_docs) if previous != app.config.nlpcourse_edition else []
+
+
 def _drop_source_downloads(app, pagename, templatename, context, doctree) -> None:
     """Both editions: no header button offers a page's source (it holds hidden tests and solutions).
 
@@ -132,5 +145,6 @@ def setup(app) -> dict:
     app.add_config_value("nlpcourse_edition", os.environ.get(EDITION_ENV, "full"), "html", [str])
     app.connect("config-inited", _check_edition)
     app.add_post_transform(StudentEdition)
+    app.connect("env-get-outdated", _reread_all_after_an_edition_change)
     app.connect("html-page-context", _drop_source_downloads, priority=600)  # after the theme adds them
     return {"parallel_read_safe": True, "parallel_write_safe": True}
