@@ -5,7 +5,9 @@
 #                      while its code is unchanged, executes the others (hours on a CPU for the labs);
 #                      NLPCOURSE_PROFILE=quick executes every chapter in the quick profile (minutes)
 #   bash run.sh test   install, then run the whole test suite (quick profile)
-# Environment: NLPCOURSE_DATA (offline data mirror), NLPCOURSE_PROFILE (full | quick).
+#   bash run.sh student-book   after `book`: the student edition, without solutions or model answers
+# Environment: NLPCOURSE_DATA (offline data mirror), NLPCOURSE_PROFILE (full | quick),
+# NLPCOURSE_OFFLINE=1 (book and student-book: MathJax served from the build, for a classroom).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -32,13 +34,22 @@ book_cache.prepare(pathlib.Path('.jupyter_cache'), os.environ['NLPCOURSE_PROFILE
     .venv/bin/jupyter-book build . -W -n --keep-going
     echo "The book is in $(pwd)/_build/html/index.html"
     ;;
+  student-book)
+    # The student edition (book/instructors.md) into _build/student/_build/html, from the
+    # execution cache of `bash run.sh book` with the same profile (run that first).
+    install
+    export NLPCOURSE_PROFILE="${NLPCOURSE_PROFILE:-full}" NLPCOURSE_PROGRESS=0 NLPCOURSE_EDITION=student
+    .venv/bin/python -m nlpcourse.instructor.book_cache require .jupyter_cache "$NLPCOURSE_PROFILE"
+    .venv/bin/jupyter-book build . --path-output _build/student -W -n --keep-going
+    echo "The student edition is in $(pwd)/_build/student/_build/html/index.html"
+    ;;
   test)
     install
     export NLPCOURSE_PROFILE="${NLPCOURSE_PROFILE:-quick}" NLPCOURSE_PROGRESS=0
     .venv/bin/python -m pytest -v --durations=25 "${@:2}"
     ;;
   *)
-    echo "usage: bash run.sh book | test [pytest options]" >&2
+    echo "usage: bash run.sh book | student-book | test [pytest options]" >&2
     exit 2
     ;;
 esac

@@ -48,3 +48,20 @@ def is_cached(folder: Path, notebook: nbformat.NotebookNode) -> bool:
     except KeyError:
         return False
     return True
+
+
+def require(folder: Path, profile: str) -> None:
+    """Stop with a clear message unless ``folder`` holds executions of ``profile``."""
+    marker = folder / PROFILE_MARKER
+    held = marker.read_text().strip() if marker.exists() else None
+    if held != profile:
+        raise SystemExit(f"{folder} holds {'no executions' if held is None else held + '-profile executions'}, "
+                         f"not {profile!r} ones: build the book first (NLPCOURSE_PROFILE={profile} bash run.sh book)")
+
+
+if __name__ == "__main__":  # python -m nlpcourse.instructor.book_cache require FOLDER PROFILE
+    import sys
+
+    if sys.argv[1:2] != ["require"] or len(sys.argv) != 4:
+        raise SystemExit("usage: python -m nlpcourse.instructor.book_cache require FOLDER PROFILE")
+    require(Path(sys.argv[2]), sys.argv[3])

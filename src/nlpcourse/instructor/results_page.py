@@ -1,0 +1,192 @@
+"""The results page (book/results.md): our full-profile records beside the published numbers.
+
+Our numbers come from ``results/full/<chapter>.json`` (written by the chapters in the full
+profile), the published ones from ``results/anchors.yml``: the lecture's and the lab's numbers
+(the course's source documents) and public anchors, each with its exact source. This module
+turns them into one Markdown table per chapter, with metric names a reader understands, a
+provenance line per chapter, and a bar chart of every accuracy that has an anchor.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The chapters in book order, each with (record key, what it measures, unit) for each metric the
+#: page shows. A record key missing from a record (an older run) is left out of its table.
+CHAPTERS: dict[str, list[tuple[str, str, str]]] = {
+    "day1": [
+        ("test_accuracy", "LSTM tagger, one sentence per step: test accuracy", "percent"),
+        ("lookup_accuracy", "Each word's most frequent training tag: test accuracy", "percent"),
+        ("majority_accuracy", "The most frequent tag for every word: test accuracy", "percent"),
+        ("epochs", "Training epochs", "count"),
+        ("epoch_time_s", "Seconds per training epoch", "seconds"),
+    ],
+    "day2": [
+        ("test_accuracy", "LSTM tagger in mini-batches: test accuracy", "percent"),
+        ("batch_speedup", "Speed-up of mini-batches over one sentence per step", "times"),
+        ("bucket_speedup", "Speed-up of length buckets over random batches", "times"),
+        ("padding_random", "Share of padding in random batches", "percent"),
+        ("padding_bucketed", "Share of padding in length buckets", "percent"),
+        ("packed_over_padded", "Time of a packed training step over a padded one (CPU)", "times"),
+        ("exact_over_padded", "Time of an exact (reversed-within-length) step over a padded one (CPU)", "times"),
+        ("epochs", "Training epochs", "count"),
+        ("epoch_time_s", "Seconds per training epoch", "seconds"),
+    ],
+    "day3": [
+        ("test_accuracy", "LSTM classifier reading the last real word: test accuracy", "percent"),
+        ("test_accuracy_last_position", "The same model reading the last position (padding): test accuracy",
+         "percent"),
+        ("valid_accuracy", "LSTM classifier: validation accuracy", "percent"),
+        ("epochs", "Training epochs", "count"),
+        ("epoch_time_s", "Seconds per training epoch", "seconds"),
+    ],
+    "newsgroups": [
+        ("lr_glove_valid_accuracy", "Logistic regression on averaged GloVe vectors: validation accuracy",
+         "percent"),
+        ("lr_w2v_valid_accuracy", "Logistic regression on averaged corpus-trained word2vec: validation accuracy", "percent"),
+        ("lr_our_glove_valid_accuracy", "Logistic regression on averaged corpus-trained GloVe: validation accuracy", "percent"),
+        ("averaging_random_test_accuracy", "Averaging model, random embeddings: test accuracy", "percent"),
+        ("averaging_frozen_test_accuracy", "Averaging model, GloVe frozen: test accuracy", "percent"),
+        ("averaging_tuned_test_accuracy", "Averaging model, GloVe fine-tuned: test accuracy", "percent"),
+        ("lstm_last_position_test_accuracy", "LSTM reading the last position (padding): test accuracy", "percent"),
+        ("lstm_last_real_state_test_accuracy", "LSTM reading the last real word: test accuracy", "percent"),
+        ("tfidf_test_accuracy", "TF-IDF (1-2 grams) + linear SVM: test accuracy", "percent"),
+        ("epoch_time_s", "Seconds per training epoch (averaging model)", "seconds"),
+    ],
+    "imdb": [
+        ("test_accuracy", "Improved model (2-layer bidirectional LSTM, GloVe): test accuracy", "percent"),
+        ("ensemble_accuracy", "Ensemble: test accuracy", "percent"),
+        ("baseline_test_accuracy", "Base model (plain RNN, SGD): test accuracy", "percent"),
+        ("tfidf_test_accuracy", "TF-IDF + logistic regression, same run: test accuracy", "percent"),
+        ("packed_vs_exact_cpu", "Time of a packed training step over an exact one (CPU)", "times"),
+        ("epochs", "Training epochs of the improved model", "count"),
+        ("epoch_time_s", "Seconds per training epoch of the improved model", "seconds"),
+    ],
+}
+KINDS = {"source": "Source documents", "public": "Public anchors"}
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A published number: which of our metrics it compares with, its value and its source."""
+
+    chapter: str
+    metric: str
+    kind: str  # "source" (the course's source documents) or "public"
+    value: float
+    label: str
+    source: str
+    url: str = ""
+
+
+def load_anchors(path: str | Path) -> list[Anchor]:
+    """The anchors of ``results/anchors.yml``; a clear error for an unknown chapter, metric or kind."""
+    import yaml
+
+    anchors = [Anchor(**entry) for entry in yaml.safe_load(Path(path).read_text(encoding="utf-8"))["anchors"]]
+    for anchor in anchors:
+        metrics = {key for key, _, _ in CHAPTERS.get(anchor.chapter, [])}
+        if anchor.metric not in metrics or anchor.kind not in KINDS or not 0 <= anchor.value <= 1:
+            raise ValueError(f"{path}: anchor {anchor.label!r} names chapter {anchor.chapter!r}, metric "
+                             f"{anchor.metric!r}, kind {anchor.kind!r}, value {anchor.value}: not one the page knows")
+    return anchors
+
+
+def load_records(folder: str | Path) -> dict[str, dict]:
+    """``results/full/*.json`` by chapter."""
+    records = (json.loads(path.read_text(encoding="utf-8")) for path in sorted(Path(folder).glob("*.json")))
+    return {record["chapter"]: record for record in records}
+
+
+def format_value(value: float, unit: str) -> str:
+    """A metric as a reader reads it: 88.4%, 6.8×, 171 s, 8."""
+    if unit == "percent":
+        return f"{value:.1%}"
+    if unit == "times":
+        return f"{value:.1f}×"
+    if unit == "seconds":
+        return f"{value:.1f} s" if value < 100 else f"{value:.0f} s"
+    return f"{value:g}"
+
+
+def provenance(record: dict) -> str:
+    """Where a record's numbers were measured: machine, device, commit, date, profile."""
+    where = f"on {record['machine']}, device {record.get('device', '?')}" if record.get("machine") \
+        else f"on device {record.get('device', '?')}"
+    return (f"Measured {where}, at commit `{record.get('commit', '?')}` on {record.get('date', '?')}, "
+            f"{record.get('profile', '?')} profile.")
+
+
+def chapter_table(chapter: str, record: dict, anchors: list[Anchor]) -> str:
+    """The Markdown table of one chapter: each metric, ours and the anchors', then their sources."""
+    metrics = CHAPTERS[chapter]
+    shown = [key for key, _, _ in metrics if key in record]
+    mine = sorted((a for a in anchors if a.chapter == chapter and a.metric in shown),  # numbered as they appear
+                  key=lambda a: (shown.index(a.metric), list(KINDS).index(a.kind)))
+    numbers = {id(anchor): n for n, anchor in enumerate(mine, start=1)}
+    lines = ["| Metric | This course (full profile) | Source documents | Public anchors |", "| --- | ---: | ---: | ---: |"]
+    for key, name, unit in metrics:
+        if key not in record:
+            continue
+        cells = []
+        for kind in KINDS:
+            cells.append("; ".join(f"{format_value(a.value, unit)} [{numbers[id(a)]}]"
+                                   for a in mine if a.metric == key and a.kind == kind) or "–")
+        lines.append(f"| {name} | {format_value(record[key], unit)} | {cells[0]} | {cells[1]} |")
+    if mine:
+        lines.append("")
+        for anchor in mine:
+            label = f"[{anchor.label}]({anchor.url})" if anchor.url else anchor.label
+            lines.append(f"{numbers[id(anchor)]}. {label}: {anchor.source}")
+    return "\n".join(lines)
+
+
+def chapter_section(chapter: str, records: dict[str, dict], anchors: list[Anchor]) -> str:
+    """A chapter's part of the page in (GitHub-flavoured) Markdown: table, sources, provenance line."""
+    if chapter not in records:
+        return ("No full-profile run recorded yet: run the chapter with "
+                "`NLPCOURSE_PROFILE=full NLPCOURSE_RESULTS=results`.")
+    record = records[chapter]
+    return f"{chapter_table(chapter, record, anchors)}\n\n{provenance(record)}"
+
+
+def comparison_rows(records: dict[str, dict], anchors: list[Anchor]) -> list[tuple[str, str, float]]:
+    """(metric name, who, accuracy) for each anchored metric we recorded: ours first, then the anchors."""
+    rows = []
+    for chapter, metrics in CHAPTERS.items():
+        record = records.get(chapter, {})
+        for key, name, _ in metrics:
+            anchored = [a for a in anchors if a.chapter == chapter and a.metric == key]
+            if anchored and key in record:
+                rows.append((name, "this course (full profile)", float(record[key])))
+                rows.extend((name, a.label, a.value) for a in anchored)
+    return rows
+
+
+def accuracy_chart(records: dict[str, dict], anchors: list[Anchor]):
+    """A horizontal bar chart: each anchored accuracy, ours (blue) above the published ones (grey)."""
+    import matplotlib.pyplot as plt
+
+    rows = comparison_rows(records, anchors)
+    names = list(dict.fromkeys(name for name, _, _ in rows))
+    figure, axis = plt.subplots(figsize=(9, 0.42 * len(rows) + 0.55 * len(names) + 1))
+    y, ticks, labels = 0.0, [], []
+    for name in names:
+        axis.text(0, y - 0.75, name, fontsize=9, fontweight="bold")
+        for _, who, value in (row for row in rows if row[0] == name):
+            ours = who.startswith("this course")
+            axis.barh(y, value, color="tab:blue" if ours else "tab:gray", height=0.75)
+            axis.text(value + 0.005, y, f"{value:.1%}", va="center", fontsize=8)
+            ticks.append(y)
+            labels.append(who)
+            y += 1
+        y += 1.1
+    axis.set_yticks(ticks, labels, fontsize=8)
+    axis.set_ylim(y - 0.9, -1.4)
+    axis.set_xlim(0, 1.08)
+    axis.set_xlabel("accuracy")
+    axis.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    return figure
