@@ -14,6 +14,16 @@ Z = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
 Y = torch.tensor([0, 3, 1])
 LINEAR = nn.Linear(2, 2)
 
+
+
+def _with_grads() -> list[torch.Tensor]:
+    """Two parameters with gradients, for the gradient-clipping twins."""
+    params = [torch.ones(3, requires_grad=True), torch.ones(2, 2, requires_grad=True)]
+    for p in params:
+        p.grad = torch.full_like(p, 2.0)
+    return params
+
+
 # Each way a learner could hand the exercise to its twin, and the twin it must be refused as.
 DELEGATIONS = {
     "torch.log_softmax": ("log_softmax", lambda: torch.log_softmax(Z, dim=1)),
@@ -28,6 +38,12 @@ DELEGATIONS = {
     "nn.NLLLoss": ("nll_loss", lambda: nn.NLLLoss()(Z, Y)),
     "F.cross_entropy": ("cross_entropy", lambda: F.cross_entropy(Z, Y, ignore_index=3)),
     "nn.CrossEntropyLoss": ("cross_entropy", lambda: nn.CrossEntropyLoss(ignore_index=3)(Z, Y)),
+    "clip_grad_norm_": ("clip_grad_norm", lambda: torch.nn.utils.clip_grad_norm_(_with_grads(), 1.0)),
+    "clip_grad_norm": ("clip_grad_norm", lambda: torch.nn.utils.clip_grad_norm(_with_grads(), 1.0)),
+    "clip_grad module": ("clip_grad_norm", lambda: torch.nn.utils.clip_grad.clip_grad_norm_(_with_grads(), 1.0)),
+    "get_total_norm": ("clip_grad_norm", lambda: torch.nn.utils.get_total_norm([Z])),
+    "clip_grads_with_norm_": ("clip_grad_norm",
+                              lambda: torch.nn.utils.clip_grads_with_norm_(_with_grads(), 1.0, torch.tensor(2.0))),
     "course library": ("count_parameters", lambda: training.count_parameters(LINEAR)),
     "a built model": ("count_parameters", lambda: nn.Linear(2, 2)),
     "Module.parameters": ("count_parameters", lambda: sum(p.numel() for p in LINEAR.parameters())),
