@@ -16,6 +16,16 @@ Y = torch.tensor([0, 3, 1])
 LINEAR = nn.Linear(2, 2)
 PADDED, LENGTHS = torch.tensor([[1, 2], [3, 0]]), torch.tensor([2, 1])
 
+
+
+def _with_grads() -> list[torch.Tensor]:
+    """Two parameters with gradients, for the gradient-clipping twins."""
+    params = [torch.ones(3, requires_grad=True), torch.ones(2, 2, requires_grad=True)]
+    for p in params:
+        p.grad = torch.full_like(p, 2.0)
+    return params
+
+
 # Each way a learner could hand the exercise to its twin, and the twin it must be refused as.
 DELEGATIONS = {
     "torch.log_softmax": ("log_softmax", lambda: torch.log_softmax(Z, dim=1)),
@@ -37,6 +47,12 @@ DELEGATIONS = {
                                     lambda: torch._pack_padded_sequence(PADDED.t(), LENGTHS, False)),
     "pack_sequence": ("pack_sequence", lambda: rnn.pack_sequence([torch.ones(3), torch.ones(1)])),
     "PackedSequence": ("PackedSequence", lambda: rnn.PackedSequence(torch.tensor([1, 3, 2]), LENGTHS)),
+    "clip_grad_norm_": ("clip_grad_norm", lambda: torch.nn.utils.clip_grad_norm_(_with_grads(), 1.0)),
+    "clip_grad_norm": ("clip_grad_norm", lambda: torch.nn.utils.clip_grad_norm(_with_grads(), 1.0)),
+    "clip_grad module": ("clip_grad_norm", lambda: torch.nn.utils.clip_grad.clip_grad_norm_(_with_grads(), 1.0)),
+    "get_total_norm": ("clip_grad_norm", lambda: torch.nn.utils.get_total_norm([Z])),
+    "clip_grads_with_norm_": ("clip_grad_norm",
+                              lambda: torch.nn.utils.clip_grads_with_norm_(_with_grads(), 1.0, torch.tensor(2.0))),
     "course library": ("count_parameters", lambda: training.count_parameters(LINEAR)),
     "a built model": ("count_parameters", lambda: nn.Linear(2, 2)),
     "Module.parameters": ("count_parameters", lambda: sum(p.numel() for p in LINEAR.parameters())),

@@ -238,16 +238,9 @@ DELEGATIONS = {
         "ng-last-real-state": ("ng-last-real-state-hidden", _answer("return batching.last_hidden(outputs, lengths)")),
     },
     "lab_imdb": {
-        "imdb-binary-accuracy": ("imdb-binary-accuracy-hidden", _answer(
-            "_, hits, count = training.batch_loss_and_hits(logits, labels, nn.BCEWithLogitsLoss(), 'binary')\n"
-            "return torch.tensor(hits / count)")),
-        "imdb-train-evaluate": ("imdb-train-evaluate-hidden", lambda _: (
-            "def train_one_epoch(model, loader, loss_fn, optimizer, device):\n"
-            "    return training.run_epoch(model, loader, loss_fn, device, 'binary', optimizer, progress=False)\n\n"
-            "evaluate_model = lambda model, loader, loss_fn, device: training.evaluate(model, loader, loss_fn, device, 'binary')")),
+        "imdb-clip-gradients": ("imdb-clip-gradients-hidden", _answer(
+            "return torch.nn.utils.clip_grad_norm_(parameters, max_norm)")),
         "imdb-glove-matrix": ("imdb-glove-matrix-hidden", lambda _: "glove_embedding_matrix = models.glove_embedding_matrix"),
-        "imdb-sentence-representation": ("imdb-sentence-representation-hidden", _answer(
-            "return batching.last_hidden(outputs, lengths, bidirectional)")),
         "imdb-model-forward": ("imdb-model-forward-hidden", _answer(
             "return models.BiLSTMClassifier.forward(self, padded, lengths)")),
         "imdb-assignment5-parameters": ("imdb-assignment5-hidden", _answer(

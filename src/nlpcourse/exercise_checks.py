@@ -57,6 +57,13 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
     "pack_sequence": ("torch.nn.utils.rnn.pack_sequence",),
     # building the packed batch's fields and wrapping them (its constructor checks nothing)
     "PackedSequence": ("torch.nn.utils.rnn.PackedSequence.__new__",),
+    # every public and private way torch 2.13 has to compute or apply the total gradient norm
+    "clip_grad_norm": (
+        "torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grad_norm",
+        "torch.nn.utils.clip_grads_with_norm_", "torch.nn.utils.get_total_norm",
+        "torch.nn.utils.clip_grad.clip_grad_norm_", "torch.nn.utils.clip_grad.clip_grad_norm",
+        "torch.nn.utils.clip_grad._clip_grads_with_norm_", "torch.nn.utils.clip_grad._get_total_norm",
+    ),
     # counting the parameters of a built model instead of by formula
     "count_parameters": (
         "nlpcourse.training.count_parameters", "torch.nn.Module.__init__", "torch.nn.Module.parameters",
