@@ -143,8 +143,10 @@ def exercises(nb) -> list[tuple[str, list[str], list[str]]]:
                 if heading:
                     found.append((heading["title"], [], []))
                     level = len(heading["level"])
-        elif level is not None and meta(cell):
-            found[-1][1 if meta(cell).get("solution") else 2].append(meta(cell)["grade_id"])
+        elif level is not None and meta(cell).get("solution"):
+            found[-1][1].append(meta(cell)["grade_id"])
+        elif level is not None and meta(cell).get("grade"):  # visible test cells are ungraded
+            found[-1][2].append(meta(cell)["grade_id"])
     return [(title, sol, tests) for title, sol, tests in found if tests]
 
 
