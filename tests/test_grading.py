@@ -230,12 +230,6 @@ DELEGATIONS = {
             "weights = (real / lengths.unsqueeze(1)).float()   # a masked mean, by EmbeddingBag\n"
             "average = nn.functional.embedding_bag(padded, self.embedding.weight, mode='sum', per_sample_weights=weights)\n"
             "return self.classifier(self.dropout(average))")),
-        "ng-train-epoch": ("ng-train-epoch-hidden", _answer(
-            "total_loss, correct = training.run_epoch(model, loader, loss_fn, device, 'multiclass', optimizer, progress=False)\n"
-            "seen = 1")),
-        "ng-eval-model": ("ng-eval-model-hidden", _answer(
-            "return training.evaluate(model, loader, loss_fn, device, 'multiclass')")),
-        "ng-last-real-state": ("ng-last-real-state-hidden", _answer("return batching.last_hidden(outputs, lengths)")),
     },
     "lab_imdb": {
         "imdb-clip-gradients": ("imdb-clip-gradients-hidden", _answer(
