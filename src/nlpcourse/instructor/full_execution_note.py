@@ -39,7 +39,17 @@ def _on_source_read(app, docname: str, source: list[str]) -> None:
         source[0] = add_note(source[0], note)
 
 
+RECORD_READERS = ("book/results",)  # pages whose code reads results/full/ rather than their own source
+
+
+def _reread_record_readers(app, env, added, changed, removed) -> list[str]:
+    """Sphinx re-reads a page only when its source changed: a page built from the records
+    (a re-recorded chapter, a new artifact) is re-read, and so re-executed, on every build."""
+    return [doc for doc in RECORD_READERS if doc in env.found_docs]
+
+
 def setup(app) -> dict:
-    """Register the ``source-read`` handler (``sphinx: extra_extensions`` in ``_config.yml``)."""
+    """Register the handlers (``sphinx: extra_extensions`` in ``_config.yml``)."""
     app.connect("source-read", _on_source_read)
+    app.connect("env-get-outdated", _reread_record_readers)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
