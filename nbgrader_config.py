@@ -41,11 +41,6 @@ c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+?)_\d+_assigns
 # Every graded test cell is decided outside the learner's kernel: right after the execution,
 # the cell's judge runs in nbgrader's own process on the data the cell handed over
 # (nlpcourse.judging, nlpcourse.instructor.judge). `nbgrader autograde` does it too.
-from nbgrader.converters import Autograde  # noqa: E402
-from nbgrader.preprocessors import Execute  # noqa: E402
+from nlpcourse.instructor.judge import autograde_steps  # noqa: E402
 
-from nlpcourse.instructor.judge import JudgeOutsideKernel  # noqa: E402
-
-c.Autograde.autograde_preprocessors = [
-    step for default in Autograde.class_traits()["autograde_preprocessors"].default()
-    for step in ((default, JudgeOutsideKernel) if default is Execute else (default,))]
+c.Autograde.autograde_preprocessors = autograde_steps()

@@ -22,21 +22,19 @@ from pathlib import Path
 from typing import Callable
 
 import nbformat
-from nbgrader.converters import Autograde
-from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, Execute,
-                                    NbGraderPreprocessor, OverwriteCells, OverwriteKernelspec)
+from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, NbGraderPreprocessor,
+                                    OverwriteCells, OverwriteKernelspec)
 
 from .course import nbgrader_api, prepare_course
 from .execute import ExecutionOutcome, ExecutionTask, execute_notebook, last_error_line, short
 from .gradesheet import (Result, expected_scores, explain_autograded, fallback_feedback, load_results,
                          store_result, write_csv)
-from .judge import JudgeOutsideKernel
+from .judge import autograde_steps
 from .sandbox import Limits, get_sandbox
 from .submissions import Submission, Unreadable, find_submissions, inspect_submission, read_submission
 
 STUDENT_TIMEOUT_S = 3600  # wall-clock limit for one submission, all cells together
 SANITIZE = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
-DEFAULT_AUTOGRADE = Autograde.class_traits()["autograde_preprocessors"].default()
 RunExecutions = Callable[[list[ExecutionTask]], list[ExecutionOutcome]]
 
 
@@ -116,10 +114,8 @@ def finish(sub: Submission, result: Result, outcome: ExecutionOutcome | None, ap
         result.seconds = outcome.seconds
         failure = outcome.failure
         if outcome.ok:
-            replay = ReplayExecute(nbformat.reads(outcome.notebook, as_version=4))
-            api.config.Autograde.autograde_preprocessors = [
-                step for default in DEFAULT_AUTOGRADE
-                for step in ((replay, JudgeOutsideKernel) if default is Execute else (default,))]
+            api.config.Autograde.autograde_preprocessors = autograde_steps(
+                ReplayExecute(nbformat.reads(outcome.notebook, as_version=4)))
             graded = api.autograde(sub.chapter, sub.student, force=True, create=True)
             failure = "" if graded["success"] else "nbgrader could not grade it: " + short(
                 last_error_line((graded.get("error") or "") + "\n" + (graded.get("log") or "")))

@@ -15,7 +15,8 @@ import ast
 import math
 
 from nbformat.v4 import new_output
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 
 from ..judging import MIME, from_data
@@ -92,3 +93,10 @@ class JudgeOutsideKernel(NbGraderPreprocessor):
             cell.outputs = [new_output("error", ename="TestFailed", evalue=reason,
                                        traceback=[f"failed (decided by the grader): {reason}"])]
         return cell, resources
+
+
+def autograde_steps(execute=Execute) -> list:
+    """nbgrader's autograde preprocessors with the judge right after the execution step
+    (``execute`` stands in for nbgrader's Execute)."""
+    return [step for default in Autograde.class_traits()["autograde_preprocessors"].default()
+            for step in ((execute, JudgeOutsideKernel) if default is Execute else (default,))]
