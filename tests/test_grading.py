@@ -31,8 +31,8 @@ FIXTURE_BOOK = ROOT / "tests" / "fixtures" / "book"
 BOOK = ROOT / "book"
 REAL_CHAPTERS = [p.stem for p in find_chapters(BOOK)] if BOOK.exists() else []
 # Chapters whose exercises are graded each on its own (their tests use reference implementations).
-INDEPENDENT_CHAPTERS = [c for c in ("day1_lstm_tagger", "day2_minibatch_tagger", "day3_lstm_classifier", "lab_imdb",
-                                  "lab_newsgroups") if c in REAL_CHAPTERS]
+INDEPENDENT_CHAPTERS = [c for c in ("primer_pytorch", "day1_lstm_tagger", "day2_minibatch_tagger", "day3_lstm_classifier",
+                                  "lab_imdb", "lab_newsgroups") if c in REAL_CHAPTERS]
 # The one real chapter that also gets a "one exercise wrong" submission (CI time).
 ONE_WRONG_CHAPTER = "day1_lstm_tagger" if "day1_lstm_tagger" in REAL_CHAPTERS else (REAL_CHAPTERS or [None])[0]
 
@@ -180,6 +180,13 @@ def _answer(body: str):
 
 
 DELEGATIONS = {
+    "primer_pytorch": {
+        "primer-one-hot": ("primer-one-hot-hidden", _answer("return F.one_hot(ids, num_classes).float()")),
+        "primer-sgd-step": ("primer-sgd-step-hidden", _answer(
+            "optimizer = torch.optim.SGD([p for p in parameters if p.grad is not None], lr=lr)\n"
+            "optimizer.step()\n"
+            "optimizer.zero_grad()")),
+    },
     "day1_lstm_tagger": {
         "day1-nll-by-hand": ("day1-nll-by-hand-hidden", lambda _: (
             "from torch.nn.functional import nll_loss as _nll  # bound before the grader looks\n\n"
