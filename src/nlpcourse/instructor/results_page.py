@@ -4,7 +4,9 @@ Our numbers come from ``results/full/<chapter>.json`` (written by the chapters i
 profile), the published ones from ``results/anchors.yml``: the lecture's and the lab's numbers
 (the course's source documents) and public anchors, each with its exact source. This module
 turns them into one Markdown table per chapter, with metric names a reader understands, a
-provenance line per chapter, and a bar chart of every accuracy that has an anchor.
+provenance line per chapter, and a bar chart of every accuracy that has an anchor. GPU runs
+(``results/gpu/<date>-<machine>.json``: a dated session's measurements, with their source) add a
+column beside the CPU records and a section of their own.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ CHAPTERS: dict[str, list[tuple[str, str, str]]] = {
         ("bucket_speedup", "Speed-up of length buckets over random batches", "times"),
         ("padding_random", "Share of padding in random batches", "percent"),
         ("padding_bucketed", "Share of padding in length buckets", "percent"),
-        ("packed_over_padded", "Time of a packed training step over a padded one (CPU)", "times"),
-        ("exact_over_padded", "Time of an exact (reversed-within-length) step over a padded one (CPU)", "times"),
+        ("packed_over_padded", "Time of a packed training step over a padded one", "times"),
+        ("exact_over_padded", "Time of an exact (reversed-within-length) step over a padded one", "times"),
         ("epochs", "Training epochs", "count"),
         ("epoch_time_s", "Seconds per training epoch", "seconds"),
     ],
@@ -123,22 +125,47 @@ def provenance(record: dict) -> str:
             f"{record.get('profile', '?')} profile.")
 
 
-def chapter_table(chapter: str, record: dict, anchors: list[Anchor]) -> str:
-    """The Markdown table of one chapter: each metric, ours and the anchors', then their sources."""
+def load_gpu(folder: str | Path) -> dict | None:
+    """The newest GPU measurements (``results/gpu/*.json``, named by date), or None."""
+    paths = sorted(Path(folder).glob("*.json"))
+    return json.loads(paths[-1].read_text(encoding="utf-8")) if paths else None
+
+
+def cpu_wall_times(folder: str | Path) -> dict[str, float]:
+    """Seconds each committed full-profile execution (``results/full/*.ipynb``) took, by record chapter."""
+    times = {}
+    for path in sorted(Path(folder).glob("*.ipynb")):
+        meta = json.loads(path.read_text(encoding="utf-8"))["metadata"].get("nlpcourse", {})
+        for name in meta.get("records", {}):
+            times[name.removesuffix(".json")] = meta["execution_seconds"]
+    return times
+
+
+def gpu_label(gpu: dict) -> str:
+    """The GPU column's heading: machine and date."""
+    return f"On a GPU ({gpu['gpu']}, {gpu['date']}, one run)"
+
+
+def chapter_table(chapter: str, record: dict, anchors: list[Anchor], gpu: dict | None = None) -> str:
+    """The Markdown table of one chapter: each metric, ours (CPU, and GPU when measured) and the
+    anchors', then their sources."""
     metrics = CHAPTERS[chapter]
+    on_gpu = (gpu or {}).get("chapters", {}).get(chapter)
     shown = [key for key, _, _ in metrics if key in record]
     mine = sorted((a for a in anchors if a.chapter == chapter and a.metric in shown),  # numbered as they appear
                   key=lambda a: (shown.index(a.metric), list(KINDS).index(a.kind)))
     numbers = {id(anchor): n for n, anchor in enumerate(mine, start=1)}
-    lines = ["| Metric | This course (full profile) | Source documents | Public anchors |", "| --- | ---: | ---: | ---: |"]
+    gpu_heading = f" {gpu_label(gpu)} |" if on_gpu else ""
+    lines = [f"| Metric | This course (full profile) |{gpu_heading} Source documents | Public anchors |",
+             "| --- | ---: |" + (" ---: |" if on_gpu else "") + " ---: | ---: |"]
     for key, name, unit in metrics:
         if key not in record:
             continue
-        cells = []
+        cells = [format_value(on_gpu[key], unit) if key in on_gpu else "–"] if on_gpu else []
         for kind in KINDS:
             cells.append("; ".join(f"{format_value(a.value, unit)} [{numbers[id(a)]}]"
                                    for a in mine if a.metric == key and a.kind == kind) or "–")
-        lines.append(f"| {name} | {format_value(record[key], unit)} | {cells[0]} | {cells[1]} |")
+        lines.append(f"| {name} | {format_value(record[key], unit)} | {' | '.join(cells)} |")
     if mine:
         lines.append("")
         for anchor in mine:
@@ -147,13 +174,55 @@ def chapter_table(chapter: str, record: dict, anchors: list[Anchor]) -> str:
     return "\n".join(lines)
 
 
-def chapter_section(chapter: str, records: dict[str, dict], anchors: list[Anchor]) -> str:
+def chapter_section(chapter: str, records: dict[str, dict], anchors: list[Anchor], gpu: dict | None = None) -> str:
     """A chapter's part of the page in (GitHub-flavoured) Markdown: table, sources, provenance line."""
     if chapter not in records:
         return ("No full-profile run recorded yet: run the chapter with "
                 "`NLPCOURSE_PROFILE=full NLPCOURSE_RESULTS=results`.")
     record = records[chapter]
-    return f"{chapter_table(chapter, record, anchors)}\n\n{provenance(record)}"
+    gpu_line = " The GPU column: see *On a GPU* below." if chapter in (gpu or {}).get("chapters", {}) else ""
+    return f"{chapter_table(chapter, record, anchors, gpu)}\n\n{provenance(record)}{gpu_line}"
+
+
+def gpu_provenance(gpu: dict) -> str:
+    """Where and how the GPU numbers were measured, and that this build did not measure them."""
+    return (f"measured on {gpu['machine']} ({gpu['software']}) at commit `{gpu['commit']}` on {gpu['date']}, "
+            f"{gpu['runs']}; source: {gpu['source']}. A session's measurements, quoted here: not this build's.")
+
+
+def gpu_section(gpu: dict, records: dict[str, dict], cpu_seconds: dict[str, float]) -> str:
+    """The GPU beside the CPU: chapter wall times and accuracies, the IMDB lab's epoch by LSTM path,
+    and the chapters whose result differs between the devices by more than a point."""
+    lines = ["| Chapter (full profile) | Wall time, GPU | Wall time, CPU | Epoch, GPU | Epoch, CPU "
+             "| Test accuracy, GPU | Test accuracy, CPU |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    apart = []
+    for chapter, on_gpu in gpu["chapters"].items():
+        cpu = records.get(chapter, {})
+        cells = [format_value(value, unit) if value is not None else "–" for value, unit in (
+            (on_gpu["wall_time_s"], "seconds"), (cpu_seconds.get(chapter), "seconds"),
+            (on_gpu["epoch_time_s"], "seconds"), (cpu.get("epoch_time_s"), "seconds"),
+            (on_gpu["test_accuracy"], "percent"), (cpu.get("test_accuracy"), "percent"))]
+        lines.append(f"| {chapter} | {' | '.join(cells)} |")
+        if "test_accuracy" in cpu and abs(on_gpu["test_accuracy"] - cpu["test_accuracy"]) > 0.01:
+            by_epoch = ", ".join(f"{value:.3f}" for value in on_gpu.get("valid_accuracy_by_epoch", []))
+            apart.append(f"**Open problem: {chapter} is not yet stable.** Its test accuracy is "
+                         f"{on_gpu['test_accuracy']:.1%} on the GPU and {cpu['test_accuracy']:.1%} on the CPU, "
+                         f"{abs(on_gpu['test_accuracy'] - cpu['test_accuracy']) * 100:.1f} points apart, one seed "
+                         f"each: neither is *the* result of the chapter."
+                         + (f" Validation accuracy by epoch on the GPU: {by_epoch}." if by_epoch else ""))
+    epochs = gpu["imdb_epoch_s"]
+    paths = list(next(iter(epochs["by_max_length"].values())))
+    lines += ["", f"{epochs['what']}, seconds per epoch by how each batch is read ({', '.join(paths)}):", "",
+              "| Reviews cut to | " + " | ".join(paths) + " |", "| --- |" + " ---: |" * len(paths)]
+    for length, seconds in epochs["by_max_length"].items():
+        lines.append(f"| {length} tokens | " + " | ".join(f"{seconds[path]:.1f} s" for path in paths) + " |")
+    setup = ", ".join(f"{key} {value}" for key, value in epochs["setup"].items())
+    ratios = ", ".join(f"{seconds['packed'] / seconds['exact']:.1f}× at {length} tokens"
+                       for length, seconds in epochs["by_max_length"].items())
+    lines += ["", f"A packed epoch over an exact one: {ratios}. Setup of that benchmark: "
+              f"{setup}.", *(f"\n{line}" for line in apart),
+              "", f"All GPU numbers: {gpu_provenance(gpu)}"]
+    return "\n".join(lines)
 
 
 def comparison_rows(records: dict[str, dict], anchors: list[Anchor]) -> list[tuple[str, str, float]]:
