@@ -237,6 +237,8 @@ DELEGATIONS = {
             "weights = (real / lengths.unsqueeze(1)).float()   # a masked mean, by EmbeddingBag\n"
             "average = nn.functional.embedding_bag(padded, self.embedding.weight, mode='sum', per_sample_weights=weights)\n"
             "return self.classifier(self.dropout(average))")),
+        "ng-attention-pool": ("ng-attention-pool-hidden", _answer(
+            "return models.AttentionPool.forward(self, outputs, lengths)")),
     },
     "lab_imdb": {
         "imdb-clip-gradients": ("imdb-clip-gradients-hidden", _answer(

@@ -4,11 +4,16 @@ A chapter is a MyST notebook with nbgrader markup in its cell options (see CONTR
 Every chapter goes through a temporary nbgrader course directory (:mod:`.course`), then:
 
 - ``labs/<chapter>.ipynb``: nbgrader's student version (solutions replaced by stubs, hidden
-  tests dropped, outputs cleared);
+  tests dropped, outputs cleared), made for a learner who may get stuck (:func:`student_version`):
+  each stub's error names its exercise, a generated cell after an exercise with a reference
+  (``nlpcourse: {reference: <dotted path>}`` in the solution cell's metadata) lets the cells
+  after it run the reference while the exercise is unsolved (:mod:`nlpcourse.stuck`), and the
+  book's hidden bookkeeping cells that no later cell needs are left out;
 - ``solutions/<chapter>.ipynb``: the same notebook with the solutions put back: solutions and
   visible tests, never the hidden tests.
 
-Both start with the cell that installs ``nlpcourse`` on Colab or Binder, and their links come
+Both start with the cell that installs ``nlpcourse`` on Colab or Binder (with the optional
+dependencies the chapter needs, :func:`.course_home.chapter_extras`), and their links come
 from the course's home (:mod:`.course_home`). Regenerating gives
 byte-identical files: jupytext draws a new random cell ``id`` at each conversion, so ids are
 rebuilt from the ``grade_id`` (or the cell's position), and volatile metadata is dropped.
@@ -16,14 +21,20 @@ rebuilt from the ``grade_id`` (or the cell's position), and volatile metadata is
 
 from __future__ import annotations
 
+import ast
 import filecmp
 import re
 import tempfile
+import textwrap
 from pathlib import Path
 
 import nbformat
 
 INSTALL_CELL_ID = "install-nlpcourse"
+STUB = "raise NotImplementedError()"  # the stub's last line (nbgrader_config.py: ClearSolutions.code_stub)
+FALLBACK_TAG = "nlpcourse-fallback"
+_EXERCISE = re.compile(r"^#+\s*(?P<kind>Exercise|Assignment)\s+(?P<number>\d+)\s*[—:–-]\s*(?P<title>.*?)"
+                       r"\s*(?:\([^()]*points?[^()]*\))?\s*$")
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 # Cell metadata that belongs in a released notebook; everything else (execution times,
 # collapsed/scrolled flags, jupytext leftovers) is dropped so that files never drift.
@@ -99,6 +110,125 @@ def solution_version(release: nbformat.NotebookNode, source: nbformat.NotebookNo
     return normalize(solution)
 
 
+# --------------------------------------------------------------------------- the student version
+
+
+def exercise_names(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """``grade_id`` -> the exercise's name, e.g. ``"Exercise 1 (the forward pass)"``, for each
+    solution cell, from the last Markdown heading before it (its ``grade_id`` without one)."""
+    names, heading = {}, None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    match = _EXERCISE.match(line)
+                    heading = f"{match['kind']} {match['number']} ({match['title']})" if match else None
+        grader = cell.metadata.get("nbgrader", {})
+        if grader.get("solution"):
+            names[grader["grade_id"]] = heading or grader["grade_id"]
+    return names
+
+
+def stub_functions(source: str) -> list[str]:
+    """The functions (``name`` or ``Class.method``) whose body holds the stub; ``[""]`` for a stub
+    at the top level of the cell."""
+    tree = ast.parse(source)
+    found = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                visit(child, f"{prefix}{child.name}.")
+            elif isinstance(child, ast.Raise) and ast.unparse(child) == STUB:
+                found.append(prefix.rstrip("."))
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return found
+
+
+def _named_stub(source: str, message: str) -> str:
+    """The stub raising ``message``, as string pieces of at most 60 characters, one per line."""
+    indent = re.search(rf"^([ \t]*){re.escape(STUB)}", source, re.MULTILINE)[1]
+    pieces = textwrap.wrap(message, 60, drop_whitespace=False, break_on_hyphens=False)
+    return "raise NotImplementedError(\n" + "\n".join(f"{indent}    {p!r}" for p in pieces) + ")"
+
+
+def fallback_cell(grade_id: str, exercise: str, reference: str, target: str) -> nbformat.NotebookNode:
+    """The generated, locked cell after an exercise: its stub falls back on ``reference``."""
+    source = (f"# While {exercise} is not solved, the cells below run\n"
+              f"# the course's reference, {reference}, in its place;\n"
+              "# your grade counts only your own code.\n"
+              "from nlpcourse import stuck\n\n"
+              f"stuck.fall_back({target!r}, {reference!r},\n"
+              f"                {exercise!r})")
+    cell = nbformat.v4.new_code_cell(source, id=_clean_id(f"{grade_id}-fallback"))
+    cell.metadata = nbformat.NotebookNode(deletable=False, editable=False, tags=[FALLBACK_TAG])
+    return cell
+
+
+def _needless_bookkeeping(cells: list, index: int, graded: str) -> bool:
+    """A cell the book hides (``remove-cell``, not graded) that binds no name a later cell, or the
+    ``graded`` cells' text (the hidden tests nbgrader puts back), uses."""
+    cell = cells[index]
+    if cell.cell_type != "code" or "nbgrader" in cell.metadata or "remove-cell" not in cell.metadata.get("tags", []):
+        return False
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:
+        return False
+    later = set(re.findall(r"\w+", "\n".join([graded, *(c.source for c in cells[index + 1:] if c.cell_type == "code")])))
+    return not _bound_names(tree) & later
+
+
+def _bound_names(node: ast.AST) -> set[str]:
+    """The names a statement binds in its namespace (not those of its comprehensions or functions)."""
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Store) else set()
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    if isinstance(node, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        return set()
+    return set().union(*(_bound_names(child) for child in ast.iter_child_nodes(node)))
+
+
+def student_version(release: nbformat.NotebookNode, chapter: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """nbgrader's release notebook (normalised) made for a learner who may get stuck.
+
+    ``chapter`` is the chapter as read from ``book/`` (its cells' ``nlpcourse`` metadata name
+    the references). Every stub raises :func:`nlpcourse.stuck.stub_message`; after each solution
+    cell with a reference comes a :func:`fallback_cell`; hidden bookkeeping cells that no later
+    cell needs (the book's glue) are dropped, so they cannot fail in a learner's notebook.
+    """
+    from nlpcourse.stuck import stub_message
+
+    references = {c.metadata["nbgrader"]["grade_id"]: c.metadata.get("nlpcourse", {}).get("reference")
+                  for c in chapter.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    names = exercise_names(release)
+    student = nbformat.from_dict(release)
+    graded = "\n".join(c.source for c in chapter.cells if c.metadata.get("nbgrader", {}).get("grade"))
+    cells = [cell for index, cell in enumerate(student.cells)
+             if not _needless_bookkeeping(student.cells, index, graded)]
+    student.cells = []
+    for cell in cells:
+        student.cells.append(cell)
+        grader = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not grader.get("solution"):
+            continue
+        grade_id = grader["grade_id"]
+        exercise, reference = names[grade_id], references.get(grade_id)
+        targets = stub_functions(cell.source)
+        if reference and (len(targets) != 1 or not targets[0]):
+            raise ValueError(f"{grade_id}: a reference needs exactly one stub, inside a function; found {targets}")
+        cell.source = cell.source.replace(STUB, _named_stub(cell.source, stub_message(exercise, reference)))
+        if reference:
+            student.cells.append(fallback_cell(grade_id, exercise, reference, targets[0]))
+    return student
+
+
 # --------------------------------------------------------------------------- labs/ and solutions/
 
 
@@ -117,19 +247,24 @@ def generate_versions(
     root = book_dir.resolve().parent
     if repo_config is None and (root / "nbgrader_config.py").exists():
         repo_config = root / "nbgrader_config.py"
-    from .chapters import find_chapters
+    from .chapters import find_chapters, read_chapter
     from .course import build_course  # the course imports this module's normalising helpers
-    from .course_home import read_course_home
+    from .course_home import chapter_extras, install_cell_source, read_course_home
 
     chapters = find_chapters(book_dir)
     written = []
     with tempfile.TemporaryDirectory(prefix="nlpcourse-assign-") as tmp:
-        course = build_course(chapters, Path(tmp) / "course", read_course_home(root), repo_config)
+        home = read_course_home(root)
+        course = build_course(chapters, Path(tmp) / "course", home, repo_config)
         for name, (source, release) in course.items():
             lab = labs_dir / f"{name}.ipynb"
             sol = solutions_dir / f"{name}.ipynb"
-            write_if_changed(lab, notebook_bytes(release))
-            write_if_changed(sol, notebook_bytes(solution_version(release, source)))
+            chapter = read_chapter(book_dir / f"{name}.md")
+            student, solution = student_version(release, chapter), solution_version(release, source)
+            for nb in (student, solution):  # the chapter's own install: its extras, nothing more
+                nb.cells[0].source = install_cell_source(home, chapter_extras(chapter))
+            write_if_changed(lab, notebook_bytes(student))
+            write_if_changed(sol, notebook_bytes(solution))
             written += [lab, sol]
     for folder in (labs_dir, solutions_dir):
         for stale in sorted(folder.glob("*.ipynb")):
