@@ -130,7 +130,7 @@ TWINS: dict[str, dict[str, tuple[object, object]]] = {
         "clip_grads_with_norm_": (torch.nn.utils.clip_grads_with_norm_, lambda: (_with_grads(), 1.0, torch.tensor(2.0))),
         "torch._foreach_norm": (torch._foreach_norm, lambda: (_grads(),)),
         "torch.ops.aten": (ATEN._foreach_norm, lambda: (_grads(),)),
-        "_VariableFunctions": (VF._foreach_mul_, lambda: (_grads(), 0.5)),
+        "_VariableFunctions": (VF._foreach_norm, lambda: (_grads(),)),
     },
     "count_parameters": {
         "course library": (training.count_parameters, lambda: (LINEAR,)),

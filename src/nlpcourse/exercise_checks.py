@@ -130,10 +130,10 @@ OPERATIONS: dict[str, Operations] = {
     # inverse permutation may: it is refused as a Python function only
     "PackedSequence": _ops(),
     # clip_grad_norm_(foreach=False) runs linalg_vector_norm, stack, clamp, mul_: exactly the
-    # honest answer (p.grad.norm() per parameter, then the norm of the norms). Only the foreach
-    # kernels (its default) tell it apart; every foreach=False path is refused as a Python function
-    "clip_grad_norm": _ops({"_foreach_norm", "_foreach_mul_", "_foreach_mul"},
-                           {"_foreach_norm", "_foreach_mul_", "_foreach_mul"}),
+    # honest answer (p.grad.norm() per parameter, then the norm of the norms). Only its default
+    # foreach norm tells it apart (not _foreach_mul_, which optimizers' foreach steps run too);
+    # every path is refused as a Python function besides
+    "clip_grad_norm": _ops({"_foreach_norm"}, {"_foreach_norm"}),
     # a formula never draws random weights; building any torch.nn layer does
     "count_parameters": _ops({"kaiming_uniform_", "uniform_", "normal_"}, {"uniform_", "normal_"}),
     # lstm_cell falls apart into mm/sigmoid/tanh below torch functions, like the honest step;
