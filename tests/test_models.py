@@ -1,4 +1,5 @@
-"""The library's copies of the IMDB lab's embedding matrix and classifier."""
+"""The library's copies of the IMDB lab's embedding matrix and classifier, and of the 20 Newsgroups
+lab's attention pooling."""
 
 from __future__ import annotations
 
@@ -40,3 +41,17 @@ def test_classifier_reads_the_packed_final_states():
         _, (h_n, _) = reference(packed)
         expected = model.fc(torch.cat([h_n[-2], h_n[-1]], dim=1)).squeeze(-1)
         assert torch.allclose(model(padded, lengths), expected, atol=1e-5)
+
+
+def test_attention_pool_weighs_the_real_states_only():
+    torch.manual_seed(0)
+    pool = models.AttentionPool(3)
+    outputs, lengths = torch.randn(3, 5, 3), torch.tensor([5, 2, 1])
+    outputs[1, 2:] = 1000.0                                   # padding that would win every softmax
+    pooled, weights = pool(outputs, lengths)
+    assert pooled.shape == (3, 3) and weights.shape == (3, 5)
+    for b, n in enumerate(lengths.tolist()):
+        alone = torch.softmax(pool.score(outputs[b, :n]).squeeze(-1), dim=0)
+        assert torch.allclose(weights[b, :n], alone) and not weights[b, n:].any()
+        assert torch.allclose(pooled[b], alone @ outputs[b, :n])
+    assert torch.allclose(pooled[2], outputs[2, 0]), "one real state: all the weight on it"

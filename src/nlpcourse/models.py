@@ -1,7 +1,8 @@
-"""The course's copies of what the IMDB lab's exercises build: the GloVe-initialised embedding
-matrix and the bidirectional LSTM classifier.
+"""The course's copies of what the labs' exercises build: the GloVe-initialised embedding
+matrix and the bidirectional LSTM classifier of the IMDB lab, the attention-pooling read-out of
+the 20 Newsgroups lab.
 
-The lab trains these copies after its exercises 3 to 5, so that a learner who did not finish
+The labs train these copies after their exercises, so that a learner who did not finish
 one of them can still do the assignments that follow, and each exercise is graded on its own
 (the hidden tests compare the learner's versions with these, and refuse them as answers).
 """
@@ -53,3 +54,20 @@ class BiLSTMClassifier(nn.Module):
         outputs, _ = self.rnn(embedded, lengths)
         sentence = last_hidden(outputs, lengths, self.bidirectional)
         return self.fc(self.dropout(sentence)).squeeze(-1)
+
+
+class AttentionPool(nn.Module):
+    """Attention pooling of a right-padded batch of states: a learned score per state, a softmax
+    over each row's real positions only (the padding scored ``-inf``), the weighted sum."""
+
+    def __init__(self, hidden_dim: int):
+        super().__init__()
+        self.score = nn.Linear(hidden_dim, 1)
+
+    def forward(self, outputs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch-first outputs [B, T, H], lengths [B] -> (pooled [B, H], weights [B, T])."""
+        lengths = lengths.to(outputs.device)
+        real = torch.arange(outputs.shape[1], device=outputs.device) < lengths.unsqueeze(1)
+        scores = self.score(outputs).squeeze(-1).masked_fill(~real, float("-inf"))   # [B, T]
+        weights = torch.softmax(scores, dim=1)                                          # 0 on the padding
+        return (weights.unsqueeze(-1) * outputs).sum(dim=1), weights
