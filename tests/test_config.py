@@ -142,3 +142,30 @@ def test_one_switch_turns_off_every_progress_bar(monkeypatch):
     assert len(bars) >= 3, bars  # download, tokenising, training
     for name, call in bars:
         assert "disable=not progress_bars(" in call, f"{name}: {call} ignores NLPCOURSE_PROGRESS"
+
+
+NO_WIDGETS = """
+import sys, types, warnings
+sys.modules["ipywidgets"] = None  # a Jupyter kernel without ipywidgets
+sys.modules["ipykernel.zmqshell"] = types.ModuleType("ipykernel.zmqshell")
+import IPython
+IPython.get_ipython = lambda: type("ZMQInteractiveShell", (), {})()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import {modules}
+import tqdm.notebook
+assert not issubclass(tqdm.auto.tqdm, tqdm.notebook.tqdm), "the text bar, not the widget"
+print([str(warning.message) for warning in caught])
+"""
+
+
+@pytest.mark.parametrize("modules", ["tqdm.auto", "nlpcourse.text, nlpcourse.training, nlpcourse.data"])
+def test_no_progress_bar_warning_without_ipywidgets(modules):
+    """tqdm.auto warns "IProgress not found" in a kernel without ipywidgets; the course's import is quiet."""
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", NO_WIDGETS.replace("{modules}", modules)],
+                            capture_output=True, text=True, timeout=120, check=True)
+    warned = "IProgress not found" in result.stdout
+    assert warned == (modules == "tqdm.auto"), result.stdout  # the first: the check can see the warning
