@@ -46,3 +46,51 @@ def test_the_student_edition_uses_nbgraders_stub():
     assert student_source(source, {"solution": True}) == \
         "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
     assert student_source("answer = 42", {"solution": True}) == "# YOUR CODE HERE\nraise NotImplementedError()"
+
+
+def test_the_imdb_anchors_include_nbsvm_and_maas_with_their_setups():
+    anchors = results_page.load_anchors(ROOT / "results" / "anchors.yml")
+    imdb = {round(a.value, 4): a for a in anchors if a.chapter == "imdb"}
+    assert {0.9122, 0.8889, 0.8479, 0.862} <= set(imdb)
+    assert "Baselines and Bigrams" in imdb[0.9122].source and "Learning Word Vectors" in imdb[0.8889].source
+    for anchor in imdb.values():  # the setup differences that matter: what "ours" does differently
+        assert "Ours" in anchor.source or "ours" in anchor.source, anchor.label
+
+
+def test_no_source_is_cited_by_a_path_of_the_authors_workspace():
+    texts = {path.name: path.read_text(encoding="utf-8")
+             for path in [ROOT / "results" / "anchors.yml", *sorted((ROOT / "book").glob("*.md"))]}
+    texts.update({path.name: path.read_text(encoding="utf-8") for path in (ROOT / "results" / "gpu").glob("*.json")})
+    cited_by_path = [name for name, text in texts.items() if "shared/seeds" in text or "shared/measurements" in text]
+    assert not cited_by_path, f"cite the source documents by title, not by a workspace path: {cited_by_path}"
+
+
+GPU = {"gpu": "NVIDIA H200", "date": "2026-12-04", "machine": "one NVIDIA H200", "software": "torch 2.11",
+       "commit": "588d4ad", "runs": "one run", "source": "a session's report",
+       "chapters": {"day3": {"test_accuracy": 0.8186, "epoch_time_s": 1.8, "wall_time_s": 189.6,
+                             "valid_accuracy_by_epoch": [0.72, 0.75]}},
+       "imdb_epoch_s": {"what": "One IMDB epoch", "setup": {"hidden_dim": 256},
+                        "by_max_length": {"256": {"naive": 11.7, "packed": 13.7, "exact": 9.9}}}}
+
+
+def test_a_gpu_run_adds_a_column_and_a_section_that_states_disagreements():
+    record = {"chapter": "day3", "test_accuracy": 0.8841, "epoch_time_s": 130.0, "valid_accuracy": 0.9}
+    table = results_page.chapter_table("day3", record, [], GPU)
+    assert "On a GPU (NVIDIA H200, 2026-12-04, one run)" in table.splitlines()[0]
+    assert "| LSTM classifier reading the last real word: test accuracy | 88.4% | 81.9% | – | – |" in table
+    assert "| LSTM classifier: validation accuracy | 90.0% | – | – | – |" in table
+    assert results_page.chapter_table("day3", record, []).splitlines()[0].count("|") == 5  # no GPU: no column
+    section = results_page.gpu_section(GPU, {"day3": record}, {"day3": 2076.8})
+    assert "| day3 | 190 s | 2077 s | 1.8 s | 130 s | 81.9% | 88.4% |" in section
+    assert "Open problem: day3 is not yet stable" in section and "6.6 points apart, one seed each" in section
+    assert "| 256 tokens | 11.7 s | 13.7 s | 9.9 s |" in section and "1.4× at 256 tokens" in section
+    assert "a session's report" in section and "not this build's" in section
+
+
+def test_the_committed_gpu_measurements_load_and_name_their_source():
+    gpu = results_page.load_gpu(ROOT / "results" / "gpu")
+    assert gpu["date"] == "2026-12-04" and "H200" in gpu["gpu"] and "torch 2.11" in gpu["software"]
+    assert set(gpu["chapters"]) == {"day1", "day2", "day3"} and gpu["source"].strip()
+    section = results_page.gpu_section(gpu, results_page.load_records(ROOT / "results" / "full"),
+                                       results_page.cpu_wall_times(ROOT / "results" / "full"))
+    assert "Open problem: day3" in section and "Open problem: day1" not in section
