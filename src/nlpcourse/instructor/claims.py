@@ -27,7 +27,7 @@ ROLE = re.compile(r"\{claim\}`([^`]*)`")
 FUNCTIONS = {"abs": abs, "min": min, "max": max, "round": round}
 ALLOWED = (ast.Expression, ast.Compare, ast.BoolOp, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant,
            ast.Call, ast.Tuple, ast.And, ast.Or, ast.Not, ast.USub, ast.UAdd, ast.Add, ast.Sub, ast.Mult, ast.Div,
-           ast.Pow, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
+           ast.Pow, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq, ast.In, ast.NotIn)
 logger = logging.getLogger(__name__)
 
 
