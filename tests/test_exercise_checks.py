@@ -55,6 +55,21 @@ def _count_by_parameters(model_parameters) -> int:
     return sum(p.numel() for p in model_parameters())
 
 
+@torch.jit.script
+def _scripted_log_softmax(z: torch.Tensor, dim: int) -> torch.Tensor:
+    return torch.log_softmax(z, dim)
+
+
+@torch.jit.script
+def _scripted_nll_loss(log_probs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return F.nll_loss(log_probs, targets)
+
+
+@torch.jit.script
+def _scripted_lstm(x: torch.Tensor, state: list[torch.Tensor], weights: list[torch.Tensor]) -> torch.Tensor:
+    return torch.lstm(x, state, weights, True, 1, 0.0, False, False, False)[0]
+
+
 # For every twin: each spelling a learner could reach it by, as (the twin object, its arguments,
 # as a thunk). The objects are bound here, before any block, as a learner's earlier cell would.
 TWINS: dict[str, dict[str, tuple[object, object]]] = {
@@ -68,6 +83,7 @@ TWINS: dict[str, dict[str, tuple[object, object]]] = {
         "torch.ops.aten private": (ATEN._log_softmax.default, lambda: (Z, 1, False)),
         "_VariableFunctions": (VF.log_softmax, lambda: (Z, 1)),
         "torch._VF": (torch._VF.log_softmax, lambda: (Z, 1)),
+        "TorchScript": (_scripted_log_softmax, lambda: (Z, 1)),
     },
     "logsumexp": {
         "torch": (torch.logsumexp, lambda: (Z, 1)),
@@ -84,6 +100,7 @@ TWINS: dict[str, dict[str, tuple[object, object]]] = {
         "torch.ops.aten": (ATEN.nll_loss, lambda: (Z, Y)),
         "torch.ops.aten private": (ATEN.nll_loss_forward.default, lambda: (Z, Y, None, 1, -100)),
         "torch.ops.aten 2d": (ATEN.nll_loss2d, lambda: (Z.t()[None, :, :, None], Y[None, :, None])),
+        "TorchScript": (_scripted_nll_loss, lambda: (Z, Y)),
     },
     "cross_entropy": {
         "F": (F.cross_entropy, lambda: (Z, Y)),
@@ -151,6 +168,7 @@ TWINS: dict[str, dict[str, tuple[object, object]]] = {
         "torch.lstm": (torch.lstm, lambda: LSTM_SEQUENCE),
         "torch._VF.lstm": (torch._VF.lstm, lambda: LSTM_SEQUENCE),
         "torch.ops.aten sequence": (ATEN.lstm.input, lambda: LSTM_SEQUENCE),
+        "TorchScript": (_scripted_lstm, lambda: (LSTM_SEQUENCE[0], list(LSTM_SEQUENCE[1]), list(LSTM_WEIGHTS))),
     },
 }
 
@@ -188,7 +206,7 @@ def _functions_off(twin, arguments):
 HOW = {"alias": _alias, "default argument": _default_argument, "closure": _closure,
        "functools.partial": _partial}
 # With torch functions switched off (torch._C.DisableTorchFunction, a private switch) only the
-# aten level sees an operation. Composite ones fall apart below torch functions into what an
+# aten level sees an operation, as in TorchScript. Composite ones fall apart below torch functions into what an
 # honest answer runs too (pad_sequence: full, copy_; lstm_cell: mm, sigmoid, tanh), so these
 # spellings, bound before the block, escape then: the grader must set such code aside unread.
 ESCAPE_WITH_FUNCTIONS_OFF = {("pad_sequence", "torch._C._nn"), ("pad_sequence", "torch.ops.aten")} | {
@@ -242,6 +260,15 @@ def test_a_swallowed_refusal_still_fails_the_block(twin, spelling, how):
                 call()
             except Exception:  # noqa: BLE001 (what a learner might write)
                 pass
+
+
+def test_a_refusal_turned_into_another_error_still_says_what_was_refused():
+    with pytest.raises(AssertionError, match=r"^Exercise 9: calling torch.log_softmax \(it runs log_softmax\)"):
+        with forbidden("log_softmax", exercise="Exercise 9", namespace={}):
+            try:
+                VF.log_softmax(Z, 1)
+            except AssertionError:
+                raise ValueError("something else went wrong") from None
 
 
 # Honest answers to each exercise that has a twin (the course's solution first, then other

@@ -343,6 +343,10 @@ def forbidden(*names: str, exercise: str = "this exercise", namespace: dict | No
                 raise AssertionError(f"{exercise}: torch's function and dispatch modes are switched off, "
                                      "so this test cannot see what your code runs")
         yield
+    except Exception as error:  # a refusal the learner's code (or TorchScript) turned into another error
+        if block.calls and str(error) != block.message(block.calls[0]):
+            raise AssertionError(block.message(block.calls[0])) from error
+        raise
     finally:
         if len(recorders) == 2 and not _recorders_on_top(*recorders):
             block.calls.append("code that switches off torch's function or dispatch modes")
