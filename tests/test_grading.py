@@ -404,8 +404,17 @@ TAMPERING = {
 }
 for _student in TAMPERING:
     HOSTILE[_student] = ("graded", {"fx-mean-hidden": 0}, [])
-HOSTILE["t-math"] = ("graded", "zero", [])  # the patched fsum breaks the learner's own log_sum_exp too
-HOSTILE["t-forged"] = ("graded", "zero", [])  # forging breaks the hand-over of log_sum_exp's test too
+# Tampering the grader's static screen reads in the learner's cell (instructor/screen.py): every
+# graded cell after it is set aside for hand grading, whatever its judge would say.
+SCREENED = {"t-silent-traceback": "IPython shell object", "t-custom-exc": "IPython shell object",
+            "t-builtins": "builtins", "t-math": "changes math.fsum,", "t-swallow": "nlpcourse.judging",
+            "t-forged": "nlpcourse.judging", "t-assert-off": "builtins"}
+for _student, _found in SCREENED.items():
+    HOSTILE[_student] = ("flagged", "zero", ["set aside for hand grading: fx-mean, line", _found])
+HOSTILE["grace"] = ("flagged", "zero", ["ModuleNotFoundError", "no_such_module_xyz", "set aside for hand grading"])
+# A cell the learner added between the exercises: only the graded cells after it are set aside.
+ADDED_CELL = "import sys\nsys.modules['math'].fsum = lambda xs: 0.0"
+HOSTILE["s-added-cell"] = ("flagged", {"fx-logsumexp-hidden": 0}, ["set aside for hand grading: cell", "sys.modules"])
 WRONG_MEAN = "def mean(xs):\n    return 0.0"
 
 
@@ -467,6 +476,9 @@ def hostile_submissions(folder: Path, lab, solution) -> None:
         nb = variant()
         cell_by_id(nb, "fx-mean").source = WRONG_MEAN + "\n\n" + tampering
         save(folder, student, "fixture", nb)
+    nb = variant()
+    nb.cells.insert(nb.cells.index(cell_by_id(nb, "fx-mean-hidden")) + 1, nbformat.v4.new_code_cell(ADDED_CELL))
+    save(folder, "s-added-cell", "fixture", nb)
 
 
 @pytest.fixture(scope="session")
@@ -506,6 +518,8 @@ def test_each_submission_gets_a_score_and_a_reason(fixture_grades, student):
     if status == "graded" and expected is None:
         assert row["reason"] == ""
     assert (out / "feedback" / student / "fixture.html").exists()
+    if any("set aside" in word for word in words):  # the learner reads it in the feedback too
+        assert "set aside for hand grading" in (out / "feedback" / student / "fixture.html").read_text()
 
 
 def test_one_wrong_exercise_loses_exactly_its_points(fixture_versions, fixture_grades):

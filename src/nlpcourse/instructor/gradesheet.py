@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 
 from .execute import short
+from .screen import SET_ASIDE
 
 FIELDS = ["student", "chapter", "status", "score", "max_score", "auto_score", "auto_max_score", "manual_pending"]
 
@@ -68,7 +69,8 @@ def expected_scores(release: nbformat.NotebookNode, result: Result) -> None:
 
 
 def explain_autograded(nb: nbformat.NotebookNode, result: Result) -> None:
-    """Add to ``result`` why tests failed, timeouts, and the first error outside the tests."""
+    """Add to ``result`` why tests failed, timeouts, the first error outside the tests, and what
+    set graded cells aside for hand grading (a problem: the submission is then ``flagged``)."""
     first_other = None
     for index, cell in enumerate(nb.cells):
         meta = cell.metadata.get("nbgrader", {})
@@ -86,6 +88,11 @@ def explain_autograded(nb: nbformat.NotebookNode, result: Result) -> None:
                 result.lost.append(f"{meta['grade_id']}: timed out")
             continue
         message = f"{error.get('ename', 'Error')}: {error.get('evalue', '')}".rstrip(": ")
+        if error.get("ename") == SET_ASIDE:  # the screen's verdict: said once, in full, as a problem
+            if not any(p.startswith("set aside for hand grading") for p in result.problems):
+                result.problems.append(short(error.get("evalue", ""), 200))
+            result.lost.append(f"{meta.get('grade_id')}: set aside for hand grading")
+            continue
         if meta.get("grade"):
             result.lost.append(f"{meta['grade_id']}: {short(message)}")
         elif first_other is None:

@@ -7,6 +7,11 @@ each graded test cell it takes the cell's ``judge`` (and the cell's top-level im
 literal constants and ``def`` statements) from that source, the data the cell handed over from its output, and runs
 the judge here. The cell's outputs are then replaced by the verdict: nothing the kernel printed,
 raised or swallowed counts, and a cell without a judge, or that handed nothing over, scores 0.
+
+Before any judge runs, the learner's own cells are read (:mod:`.screen`): a graded test cell
+after a cell that reaches the course's grading code, PyTorch's private dispatch machinery or
+function internals (what would make the verdict undecidable) scores 0, SET ASIDE FOR HAND
+GRADING with what was found, whatever its judge would say.
 """
 
 from __future__ import annotations
@@ -15,11 +20,16 @@ import ast
 import math
 
 from nbformat.v4 import new_output
+from pathlib import Path
+
+import nbformat
 from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
 
 from ..judging import MIME, from_data
+from .screen import SET_ASIDE, set_aside
 
 
 def _is_constant(node: ast.stmt) -> bool:
@@ -79,11 +89,35 @@ def verdict(cell_source: str, outputs) -> str | None:
     return None
 
 
+def released_sources(config, resources) -> set[str] | None:
+    """The sources of the assignment's own code cells other than solutions, from the course's
+    source folder (None when it cannot be read: every unlocked cell is then the learner's)."""
+    info = resources.get("nbgrader", {})
+    coursedir = CourseDirectory(config=config)
+    path = Path(coursedir.format_path(coursedir.source_directory, ".", info.get("assignment", ""))) / (
+        f"{info.get('notebook', '')}.ipynb")
+    try:
+        source = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):
+        return None
+    return {c.source for c in source.cells if c.cell_type == "code" and not is_solution(c)}
+
+
 class JudgeOutsideKernel(NbGraderPreprocessor):
-    """Replace each graded test cell's outputs by the judge's verdict, decided here."""
+    """Replace each graded test cell's outputs by the judge's verdict, decided here; a cell
+    after a learner's cell the screen flags is set aside for hand grading instead."""
+
+    def preprocess(self, nb, resources):
+        self.set_aside = set_aside(nb, released_sources(self.config, resources))
+        return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
+            return cell, resources
+        if index in self.set_aside:
+            found = self.set_aside[index]
+            reason = f"set aside for hand grading: {found}"
+            cell.outputs = [new_output("error", ename=SET_ASIDE, evalue=reason, traceback=[reason])]
             return cell, resources
         reason = verdict(cell.source, cell.outputs)
         kept = [o for o in cell.outputs if o.get("output_type") == "display_data" and MIME in o.get("data", {})]
