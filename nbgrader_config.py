@@ -38,9 +38,12 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Moodle names each file "<full name>_<id>_assignsubmission_file_<file name>"; adapt for another LMS.
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+?)_\d+_assignsubmission_file_(?P<file_id>[^/]+)$"
 
-# Every graded test cell is decided outside the learner's kernel: right after the execution,
-# the cell's judge runs in nbgrader's own process on the data the cell handed over
-# (nlpcourse.judging, nlpcourse.instructor.judge). `nbgrader autograde` does it too.
+# `nbgrader autograde` grades as `nlpcourse grade` does: learner code runs in the grading
+# sandbox (nlpcourse.instructor.sandboxed_execute; c.SandboxedExecute.sandbox picks one, "auto"
+# by default), then every graded test cell is decided outside the learner's kernel, in
+# nbgrader's own process, after the static screen of the learner's cells
+# (nlpcourse.instructor.judge, nlpcourse.instructor.screen).
 from nlpcourse.instructor.judge import autograde_steps  # noqa: E402
+from nlpcourse.instructor.sandboxed_execute import SandboxedExecute  # noqa: E402
 
-c.Autograde.autograde_preprocessors = autograde_steps()
+c.Autograde.autograde_preprocessors = autograde_steps(SandboxedExecute)

@@ -26,14 +26,13 @@ from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateI
                                     OverwriteCells, OverwriteKernelspec)
 
 from .course import nbgrader_api, prepare_course
-from .execute import ExecutionOutcome, ExecutionTask, execute_notebook, last_error_line, short
+from .execute import STUDENT_TIMEOUT_S, ExecutionOutcome, ExecutionTask, execute_notebook, last_error_line, short
 from .gradesheet import (Result, expected_scores, explain_autograded, fallback_feedback, load_results,
                          store_result, write_csv)
 from .judge import autograde_steps
 from .sandbox import Limits, get_sandbox
 from .submissions import Submission, Unreadable, find_submissions, inspect_submission, read_submission
 
-STUDENT_TIMEOUT_S = 3600  # wall-clock limit for one submission, all cells together
 SANITIZE = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
 RunExecutions = Callable[[list[ExecutionTask]], list[ExecutionOutcome]]
 
