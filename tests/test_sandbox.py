@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -57,9 +58,11 @@ def test_child_sees_only_its_folder_the_python_environment_and_the_mirror(bwrap,
     (course / "gradebook.db").write_text("grades")
     (tmp_path / "other-learner.ipynb").write_text("{}")
     monkeypatch.setenv("GRADER_SECRET_TOKEN", "s3cret")
+    monkeypatch.setenv(RUN_MARKER, "run-1")
     code, out, err = run_inside(bwrap, tmp_path / "work", f"""
         import os, sys
         assert os.getuid() != 0, "runs as root"
+        assert os.environ[{RUN_MARKER!r}] == "run-1"  # how the leftover check finds a run's processes
         assert not os.path.exists({str(course)!r}), "sees the course directory"
         assert not os.path.exists({str(tmp_path / 'other-learner.ipynb')!r}), "sees a sibling file"
         assert os.listdir({str(tmp_path)!r}) == ["work"], os.listdir({str(tmp_path)!r})
@@ -69,7 +72,9 @@ def test_child_sees_only_its_folder_the_python_environment_and_the_mirror(bwrap,
         assert home == "/tmp", home
         top = set(os.listdir("/")) - {{"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "tmp",
                                       "usr"}}
-        assert top <= {{p.split("/")[1] for p in sys.path + [sys.prefix, sys.base_prefix] if p.count("/") > 1}}, top
+        # the Python environment's folders and the data mirror's (resolved: a link's target)
+        bound = sys.path + [sys.prefix, sys.base_prefix, os.environ.get("NLPCOURSE_DATA", sys.prefix)]
+        assert top <= {{p.split("/")[1] for p in bound if p.count("/") > 1}}, top
         assert os.listdir("/etc") and not os.path.exists("/etc/shadow")
         open("mine.txt", "w").write("ok")  # its own folder is writable
         open("/tmp/scratch", "w").write("ok")  # and a private /tmp
@@ -86,6 +91,31 @@ def test_child_sees_only_its_folder_the_python_environment_and_the_mirror(bwrap,
     assert code == 0 and "all checks passed" in out, err
     assert (tmp_path / "work" / "mine.txt").read_text() == "ok"
     assert not (Path(sys.prefix) / "planted.py").exists()
+
+
+def test_a_linked_data_mirror_is_seen_at_its_target_read_only(bwrap, tmp_path, monkeypatch):
+    """``../shared`` may be a symbolic link to a folder elsewhere: the child gets the link's
+    target, read-only, at its own place, and not the link or the folder around it."""
+    target = tmp_path / "elsewhere" / "data"
+    target.mkdir(parents=True)
+    (target / "corpus.txt").write_text("words")
+    (tmp_path / "elsewhere" / "private.txt").write_text("not data")
+    (tmp_path / "shared").symlink_to(tmp_path / "elsewhere")
+    monkeypatch.setenv("NLPCOURSE_DATA", str(tmp_path / "shared" / "data"))
+    code, out, err = run_inside(bwrap, tmp_path / "work", f"""
+        import os
+        mirror = os.environ["NLPCOURSE_DATA"]
+        assert mirror == {str(target.resolve())!r}, mirror
+        assert open(os.path.join(mirror, "corpus.txt")).read() == "words"
+        assert not os.path.exists({str(tmp_path / 'shared')!r}), "sees the link"
+        assert os.listdir({str(tmp_path / 'elsewhere')!r}) == ["data"], "sees beside the mirror"
+        try:
+            open(os.path.join(mirror, "planted.txt"), "w")
+        except OSError:
+            print("read-only")
+    """)
+    assert code == 0 and "read-only" in out, err
+    assert not (target / "planted.txt").exists()
 
 
 def test_child_has_no_network(bwrap, tmp_path):
@@ -110,8 +140,22 @@ def test_child_has_no_network(bwrap, tmp_path):
     assert "REACHED" not in out and out.count("BLOCKED") == 2
 
 
+def started_here(marker: str) -> list:
+    """Processes whose command line holds ``marker`` (this test's own, whatever else runs here)."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if any(marker in arg for arg in proc.cmdline()):
+                found.append(proc)
+    return found
+
+
 def test_fork_bomb_is_bounded_and_dies_with_the_sandbox(bwrap, tmp_path):
+    marker = f"fork-bomb-{uuid.uuid4().hex}"  # in the children's command line (a fork keeps it)
     code, out, err = run_inside(bwrap, tmp_path / "work", """
+        # MARKER
         import os, time
         children = 0
         for _ in range(1000):
@@ -123,11 +167,10 @@ def test_fork_bomb_is_bounded_and_dies_with_the_sandbox(bwrap, tmp_path):
                 break
             children += 1
         print("children", children)
-    """, sb.Limits(processes=24), timeout=30)
+    """.replace("MARKER", marker), sb.Limits(processes=24), timeout=30)
     assert code == 0, err
     assert int(out.split()[-1]) < 24
-    leftover = subprocess.run(["pgrep", "-f", "time.sleep\\(60\\)"], capture_output=True, text=True).stdout
-    assert not leftover.strip(), "sleeping children outlived the sandbox"
+    assert not started_here(marker), "sleeping children outlived the sandbox"
 
 
 def test_memory_and_cpu_are_bounded(bwrap, tmp_path):
@@ -408,6 +451,8 @@ def hostile_run(bwrap, tmp_path_factory):
     known = [str(course), str(subs), str(out), str(base)]
     for name in ATTACKS:
         save(subs, f"attacker-{name}", "fixture", attacker(solution, name, known, server.getsockname()[1]))
+    marker = uuid.uuid4().hex  # in the environment of this run's sandboxes (NLPCOURSE_* passes in)
+    os.environ[RUN_MARKER] = marker
     try:
         attacked = grade_cli(subs, out, course)
         connections = 0
@@ -416,8 +461,9 @@ def hostile_run(bwrap, tmp_path_factory):
                 connections += 1
     finally:
         server.close()
+        del os.environ[RUN_MARKER]
     return dict(base=base, alone=alone, attacked=attacked, before=before, subs=subs, course=course, out=out,
-                connections=connections)
+                connections=connections, marker=marker)
 
 
 @pytest.mark.slow  # shares hostile_run: about 2 minutes on 2 busy cores
@@ -470,16 +516,20 @@ def test_memory_and_fork_bombs_are_contained(hostile_run):
         assert "MemoryError" in memory["reason"] and float(memory["auto_score"]) == 5, memory
     fork = r["attacked"][("attacker-fork", "fixture")]
     assert fork["status"] == "failed" or float(fork["auto_score"]) == 5, fork
-    assert not sandboxed_processes(), "processes of a sandbox outlived its grading"
+    assert not sandboxed_processes(r["marker"]), "processes of a sandbox outlived its grading"
 
 
-def sandboxed_processes() -> list:
-    """Processes still running with the sandbox's environment (its private cache folder)."""
+RUN_MARKER = "NLPCOURSE_TEST_RUN"
+
+
+def sandboxed_processes(marker: str) -> list:
+    """Processes of THIS run's sandboxes still running (found by the marker in their
+    environment: other gradings on the machine do not count)."""
     import psutil
 
     alive = []
     for proc in psutil.process_iter():
         with contextlib.suppress(psutil.Error):
-            if proc.environ().get("NLPCOURSE_CACHE") == sb.PRIVATE_CACHE:
+            if proc.environ().get(RUN_MARKER) == marker:
                 alive.append(proc)
     return alive
