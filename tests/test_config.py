@@ -24,13 +24,30 @@ def set_profile(monkeypatch):
 # --- profile ---------------------------------------------------------------------------------
 
 
-def test_profile_defaults_to_full(set_profile):
+@pytest.mark.parametrize(("gpu", "device", "expected"), [
+    (False, None, "quick"), (True, None, "full"), (True, "cpu", "quick"), (False, "cuda:0", "full")])
+def test_profile_defaults_to_what_the_device_runs_in_the_stated_time(set_profile, monkeypatch, capsys,
+                                                                     gpu, device, expected):
     set_profile(None)
-    assert config.profile() == "full"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+    monkeypatch.setattr(config, "_default_announced", False)
+    if device is None:
+        monkeypatch.delenv("NLPCOURSE_DEVICE", raising=False)
+    else:
+        monkeypatch.setenv("NLPCOURSE_DEVICE", device)
+    assert config.profile() == expected and config.profile() == expected
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 1 and printed[0].startswith(f"profile {expected}: the default on")
+    assert "NLPCOURSE_PROFILE=" in printed[0], "the line says how to switch"
+
+
+def test_a_profile_that_is_set_is_not_announced(set_profile, capsys):
+    set_profile("full")
+    assert config.profile() == "full" and capsys.readouterr().out == ""
 
 
 @pytest.mark.parametrize("value, expected", [("quick", "quick"), ("full", "full"),
-                                             (" Quick ", "quick"), ("FULL", "full"), ("", "full")])
+                                             (" Quick ", "quick"), ("FULL", "full")])
 def test_profile_reads_the_environment(set_profile, value, expected):
     set_profile(value)
     assert config.profile() == expected
@@ -49,9 +66,12 @@ QUICK = dict(train_size=2_000, num_epochs=3)
 FULL = dict(train_size=None, num_epochs=5)
 
 
-def test_settings_full_by_default(set_profile):
-    set_profile(None)
-    assert config.settings(quick=QUICK, full=FULL) == FULL
+def test_settings_follow_the_default_profile(set_profile, monkeypatch):
+    set_profile("")  # set but empty: the default, as when unset
+    monkeypatch.delenv("NLPCOURSE_DEVICE", raising=False)
+    for gpu, expected in ((True, FULL), (False, QUICK)):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+        assert config.settings(quick=QUICK, full=FULL) == expected
 
 
 def test_settings_quick_profile(set_profile):

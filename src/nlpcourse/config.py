@@ -11,9 +11,31 @@ import torch
 PROFILES = ("full", "quick")
 
 
+_default_announced = False
+
+
+def default_profile() -> str:
+    """The learner's profile when ``NLPCOURSE_PROFILE`` is unset: ``"full"`` where the course trains
+    on a GPU, ``"quick"`` on a CPU, so that a first run fits the time each chapter states."""
+    forced = os.environ.get("NLPCOURSE_DEVICE", "").strip()
+    on_gpu = forced.startswith("cuda") if forced else torch.cuda.is_available()
+    return "full" if on_gpu else "quick"
+
+
 def profile() -> str:
-    """The active profile, from ``NLPCOURSE_PROFILE``: ``"full"`` (default) or ``"quick"``."""
-    name = os.environ.get("NLPCOURSE_PROFILE", "full").strip().lower() or "full"
+    """The active profile, from ``NLPCOURSE_PROFILE`` (``"full"`` or ``"quick"``), else
+    :func:`default_profile`, which is announced once, with how to switch. The book build, CI and
+    the grader always set the variable."""
+    global _default_announced
+    name = os.environ.get("NLPCOURSE_PROFILE", "").strip().lower()
+    if not name:
+        name = default_profile()
+        if not _default_announced:
+            _default_announced = True
+            other = "quick" if name == "full" else "full"
+            where = "a GPU" if name == "full" else "a CPU"
+            print(f"profile {name}: the default on {where}; for the {other} profile set "
+                  f"NLPCOURSE_PROFILE={other} and restart the kernel")
     if name not in PROFILES:
         raise ValueError(f"NLPCOURSE_PROFILE={name!r}: expected one of {PROFILES}")
     return name

@@ -130,6 +130,9 @@ def install_cell_source(home: CourseHome, extras: tuple[str, ...] = ()) -> str:
     what a fork must do.
     """
     modules = ("nlpcourse", *(module for extra in extras for module in EXTRAS[extra]))
+    missing = "\n        or ".join(f'importlib.util.find_spec("{module}") is None' for module in modules)
+    if extras:
+        missing = f"({missing})"
     bracketed = "[" + ",".join(extras) + "]"
     local_source = f"local + {bracketed!r}" if extras else "local"
     what = f"with what this chapter imports\n# ({', '.join(extras)} included)" if extras else "with what the chapters import"
@@ -144,7 +147,7 @@ def install_cell_source(home: CourseHome, extras: tuple[str, ...] = ()) -> str:
 # is already installed (Colab's GPU build) is kept. Where nlpcourse is installed it does nothing.
 import importlib.util
 
-if any(importlib.util.find_spec(name) is None for name in {modules!r}):
+if {missing}:
     import importlib.metadata, os, subprocess, sys, tempfile
 
     local = os.environ.get({INSTALL_FROM_ENV!r})
