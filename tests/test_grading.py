@@ -24,6 +24,7 @@ from nlpcourse.instructor.gradesheet import read_csv
 from nlpcourse.instructor.chapters import find_chapters, read_chapter
 from nlpcourse.instructor.course_home import install_cell_source, read_course_home
 from nlpcourse.instructor.versions import generate_versions
+from sandbox_required import require_sandbox
 from test_exercise_points import ANY_HEADING, HEADING, claimed_points
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -483,6 +484,7 @@ def hostile_submissions(folder: Path, lab, solution) -> None:
 
 @pytest.fixture(scope="session")
 def fixture_grades(fixture_versions, tmp_path_factory):
+    require_sandbox()
     out = tmp_path_factory.mktemp("fixture_grading")
     lab = nbformat.read(fixture_versions / "labs" / "fixture.ipynb", as_version=4)
     solution = nbformat.read(fixture_versions / "solutions" / "fixture.ipynb", as_version=4)
@@ -639,6 +641,7 @@ class RealGrades:
 
 @pytest.fixture(scope="session")
 def real_grades(real_versions, tmp_path_factory):
+    require_sandbox()
     if "NLPCOURSE_DATA" not in os.environ and (ROOT.parent / "shared" / "data").is_dir():
         os.environ["NLPCOURSE_DATA"] = str(ROOT.parent / "shared" / "data")
     return RealGrades(real_versions, tmp_path_factory.mktemp("real_grading"))

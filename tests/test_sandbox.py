@@ -1,7 +1,7 @@
 """The grading sandbox (nlpcourse.instructor.sandbox): what learner code can and cannot see or do.
 
-Unit tests run small Python commands through the bubblewrap backend (skipped where bwrap cannot
-run); the container backend is tested at the level of the command it builds (no container
+Unit tests run small Python commands through the bubblewrap backend (where bwrap cannot run they
+fail, or skip when NLPCOURSE_SANDBOX_OPTIONAL=1: tests/sandbox_required.py); the container backend is tested at the level of the command it builds (no container
 engine runs in CI). The hostile-learner tests grade attackers and honest learners in one run.
 """
 
@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from sandbox_required import require_sandbox
 from test_grading import FIXTURE_BOOK, cell_by_id, save
 
 from nlpcourse.instructor import cli
@@ -37,10 +38,7 @@ SECRET = "honest-learner-private-7f3a9c"  # in every honest notebook; no attacke
 
 @pytest.fixture(scope="module")
 def bwrap():
-    reason = Bubblewrap().unavailable()
-    if reason:
-        pytest.skip(f"bubblewrap cannot run here: {reason}")
-    return sb.get_sandbox("bwrap")
+    return require_sandbox("bwrap")
 
 
 def run_inside(sandbox, workdir: Path, code: str, limits: sb.Limits = sb.Limits(), env=None, timeout=60):

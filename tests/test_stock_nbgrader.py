@@ -15,6 +15,7 @@ import nbformat
 import pytest
 
 from nlpcourse.instructor import cli
+from sandbox_required import require_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "book" / "fixture.md"
@@ -31,6 +32,7 @@ def nbgrader(course_dir: Path, *args: str) -> None:
 
 @pytest.mark.slow  # about 1-2 minutes on 2 cores: six nbgrader commands, three executions
 def test_stock_nbgrader_commands_and_lms_zip(tmp_path):
+    require_sandbox()  # stock autograde executes in the grading sandbox (nbgrader_config.py)
     (tmp_path / "book").mkdir()
     shutil.copy(FIXTURE, tmp_path / "book" / "fixture.md")
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
@@ -101,14 +103,7 @@ def gradebook_scores(course: Path, chapter: str, students) -> dict[str, dict[str
 
 @pytest.mark.slow  # about 1-2 minutes on 2 cores: the same six submissions graded both ways
 def test_stock_autograde_grades_as_nlpcourse_grade_in_the_sandbox(tmp_path):
-    from nlpcourse.instructor import sandbox
-
-    try:
-        sandbox.get_sandbox("auto")
-    except sandbox.SandboxUnavailable as err:
-        if os.environ.get("NLPCOURSE_SANDBOX_OPTIONAL") != "1":
-            raise
-        pytest.skip(str(err))
+    require_sandbox()
     stock = tmp_path / "stock"
     (stock / "book").mkdir(parents=True)
     shutil.copy(FIXTURE, stock / "book" / "fixture.md")
