@@ -128,6 +128,45 @@ def test_exercise_names_and_stub_places():
     assert stub_functions("x = 1\nraise NotImplementedError()\n") == [""]
 
 
+def synthetic(reference: str | None, stub_body: str = "    raise NotImplementedError()") -> tuple:
+    """A release notebook and its chapter: one exercise, a glue cell no one needs, one a later cell needs."""
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    def notebook(solution_body: str):
+        solution = new_code_cell(f"def double(x):\n{solution_body}\n")
+        solution.metadata = {"nbgrader": {"grade_id": "ex-double", "solution": True, "grade": False}}
+        if reference:
+            solution.metadata["nlpcourse"] = {"reference": reference}
+        glue = new_code_cell("value = double(2)\nreport.glue_all({'value': value})")
+        glue.metadata = {"tags": ["remove-cell"]}
+        kept = new_code_cell("seen = [x for x in range(3)]")
+        kept.metadata = {"tags": ["remove-cell"]}
+        return new_notebook(cells=[new_code_cell("# install"), new_markdown_cell("### Exercise 7 — double it (2 points)"),
+                                   solution, glue, kept, new_code_cell("print(seen)")])
+
+    return notebook(stub_body), notebook("    return 2 * x")
+
+
+def test_the_student_version_of_a_small_chapter():
+    from nlpcourse.instructor.versions import student_version
+
+    release, chapter = synthetic("operator.neg")
+    student = student_version(release, chapter)
+    sources = [c.source for c in student.cells]
+    assert raised_messages(sources[2]) == [stuck.stub_message("Exercise 7 (double it)", "operator.neg")]
+    assert "stuck.fall_back('double', 'operator.neg'," in sources[3] and FALLBACK_TAG in student.cells[3].metadata.tags
+    assert not any("glue_all" in source for source in sources), "a glue cell no later cell needs is left out"
+    assert any(source.startswith("seen =") for source in sources), "a hidden cell a later cell needs stays"
+    assert release.cells[2].source.endswith("raise NotImplementedError()\n"), "the release itself is not changed"
+
+    release, chapter = synthetic(None)
+    student = student_version(release, chapter)
+    assert not any(FALLBACK_TAG in c.metadata.get("tags", []) for c in student.cells)
+    assert "no reference" in raised_messages(student.cells[2].source)[0]
+    with pytest.raises(ValueError, match="exactly one stub"):
+        student_version(*synthetic("operator.neg", "    raise NotImplementedError()\n    raise NotImplementedError()"))
+
+
 @pytest.fixture(scope="module")
 def day1_versions(tmp_path_factory) -> Path:
     """Day 1's student and solution versions, generated from a copy of the course with Day 1 alone."""
