@@ -71,6 +71,7 @@ FLAGGED = {
     "monkeypatch nlpcourse": ("import nlpcourse\nnlpcourse.training.predict = None", "changes nlpcourse.training"),
     "monkeypatch an alias": ("G = torch.nn.functional\nG.log_softmax = abs", "changes torch.nn.functional"),
     "monkeypatch through a list": ("[F][0].log_softmax = abs", "monkeypatching"),
+    "monkeypatch a class by type()": ("type(nn.LSTM(1, 1)).forward = abs", "type() returned"),
     "setattr": ("setattr(F, 'log_softmax', abs)", "setattr() on torch.nn.functional"),
     "computed getattr": ("name = 'log' + '_softmax'\ng = getattr(F, name)", "computed name"),
     "private getattr": ("c = getattr(torch, '_C')", "'_C'"),

@@ -258,6 +258,8 @@ class _Screen(ast.NodeVisitor):
             self.flag(node, f"changes {path}{what}, reached through an imported module (monkeypatching)")
         elif _dotted(base) is None and _carries_import(base, self.imported):
             self.flag(node, "changes an object built from an imported module (monkeypatching)")
+        elif isinstance(base, ast.Call) and isinstance(base.func, ast.Name) and base.func.id in ("type", "getattr"):
+            self.flag(node, f"changes what {base.func.id}() returned (a class or module: monkeypatching)")
 
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str):
