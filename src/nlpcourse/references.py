@@ -1,4 +1,4 @@
-"""The course's reference answers to Day 1's exercises, which have no twin elsewhere in the library.
+"""The course's reference answers to the exercises that have no twin elsewhere in the library.
 
 A stuck learner's notebook runs them in place of an unsolved exercise (:mod:`nlpcourse.stuck`);
 each chapter's solution cell names its reference in its metadata (``nlpcourse: reference:``).
@@ -43,3 +43,35 @@ def lstm_step(x_t: torch.Tensor, h: torch.Tensor, c: torch.Tensor, weight_ih: to
               weight_hh: torch.Tensor, bias_ih: torch.Tensor, bias_hh: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """One LSTM step (gates stacked i, f, g, o): ``(h_t, c_t)``, each [B, H]."""
     return torch.lstm_cell(x_t, (h, c), weight_ih, weight_hh, bias_ih, bias_hh)
+
+
+def one_logit_head(two_logit_head: nn.Linear) -> nn.Linear:
+    """Day 3: ``nn.Linear(H, 2)`` [negative, positive] -> ``nn.Linear(H, 1)`` whose logit is z1 - z0."""
+    head = nn.Linear(two_logit_head.in_features, 1)
+    with torch.no_grad():
+        head.weight.copy_(two_logit_head.weight[1:2] - two_logit_head.weight[0:1])
+        head.bias.copy_(two_logit_head.bias[1:2] - two_logit_head.bias[0:1])
+    return head
+
+
+def binary_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Day 3: the share of logits [B] on the side of 0 that labels [B] (0/1) say."""
+    return ((logits > 0) == labels.bool()).float().mean().item()
+
+
+def classifier_forward(self: nn.Module, padded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Day 3's ``LSTMClassifier.forward``: ids [B, T] -> embedding -> LSTM -> one state per review -> logits [B]."""
+    outputs, _ = self.lstm(self.dropout(self.embedding(padded)))
+    return self.head(self.dropout(self.sentence_vector(outputs, lengths))).squeeze(-1)
+
+
+def train_step(model: nn.Module, padded: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor,
+               loss_fn: nn.Module, optimizer: torch.optim.Optimizer) -> float:
+    """Day 3: one optimisation step on one batch; the batch's mean loss."""
+    model.train()
+    optimizer.zero_grad()
+    logits = model(padded, lengths)
+    loss = loss_fn(logits, labels.float().view_as(logits))
+    loss.backward()
+    optimizer.step()
+    return loss.item()
