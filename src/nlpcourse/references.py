@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 
 
 def tagger_forward(self: nn.Module, word_ids: torch.Tensor) -> torch.Tensor:
@@ -75,3 +76,46 @@ def train_step(model: nn.Module, padded: torch.Tensor, lengths: torch.Tensor, la
     loss.backward()
     optimizer.step()
     return loss.item()
+
+
+def collate_tagged(batch: list, pad_index: int = 0, tag_pad_index: int = -100) -> tuple[torch.Tensor, ...]:
+    """Day 2: (word ids, tag ids) pairs -> right-padded (word ids [B, T], lengths [B], tag ids [B, T])."""
+    for i, (words, tags) in enumerate(batch):
+        if len(words) == 0 or len(tags) != len(words):
+            raise ValueError(f"sentence {i} of the batch is empty or its tags do not match its words")
+    words = [torch.as_tensor(words, dtype=torch.long) for words, _ in batch]
+    tags = [torch.as_tensor(tags, dtype=torch.long) for _, tags in batch]
+    lengths = torch.tensor([len(w) for w in words], dtype=torch.long)
+    return (pad_sequence(words, batch_first=True, padding_value=pad_index), lengths,
+            pad_sequence(tags, batch_first=True, padding_value=tag_pad_index))
+
+
+def masked_cross_entropy(logits: torch.Tensor, tags: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
+    """Day 2: the mean cross-entropy of logits [..., C] over the positions whose tag is not ignored."""
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tags.reshape(-1), ignore_index=ignore_index)
+
+
+def masked_accuracy(logits: torch.Tensor, tags: torch.Tensor, ignore_index: int = -100) -> tuple[int, int]:
+    """Day 2: (real positions predicted right, real positions)."""
+    real = tags != ignore_index
+    return int(((logits.argmax(dim=-1) == tags) & real).sum().item()), int(real.sum().item())
+
+
+def pack_by_hand(padded: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Day 2: a right-padded batch's packed fields (data, batch_sizes, sorted_indices)."""
+    packed = pack_padded_sequence(padded, torch.as_tensor(lengths).cpu(), batch_first=True, enforce_sorted=False)
+    return packed.data, packed.batch_sizes, packed.sorted_indices
+
+
+def packed_tagger_forward(self: nn.Module, word_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Day 2's ``PackedBiLSTMTagger.forward``: ids [B, T] -> a packed LSTM pass -> tag scores [B, T, C]."""
+    embedded = self.dropout(self.embedding(word_ids))
+    packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    outputs, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=word_ids.shape[1])
+    return self.hidden_to_tag(self.dropout(outputs))
+
+
+def sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
+    """Day 2: indices sorted by length, cut into consecutive batches of ``batch_size``."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
