@@ -6,6 +6,8 @@ that reaches high accuracy shows the loop really trains (not that a number was t
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -156,11 +158,45 @@ def test_fit_early_stopping_on_real_training():
     assert loss == pytest.approx(min(history.valid_loss), abs=1e-6)
 
 
+def test_fit_clips_each_step_as_clip_grad_norm_does():
+    """With ``max_grad_norm`` a step is the one ``clip_grad_norm_`` gives, and differs from none."""
+    model, loss_fn, train, _ = setup("binary")
+    one_batch = [next(iter(train))]
+    by_hand, unclipped = copy.deepcopy(model), copy.deepcopy(model)
+    fit(model, one_batch, one_batch, loss_fn, torch.optim.SGD(model.parameters(), lr=1.0),
+        num_epochs=1, device=CPU, task="binary", max_grad_norm=0.01)
+    padded, lengths, labels = one_batch[0]
+    loss_fn(by_hand(padded, lengths), labels).backward()
+    norm = nn.utils.clip_grad_norm_(by_hand.parameters(), 0.01)
+    assert norm > 0.01  # the batch's gradient is longer than the limit: clipping acts
+    with torch.no_grad():
+        for p in by_hand.parameters():
+            p -= p.grad
+    fit(unclipped, one_batch, one_batch, loss_fn, torch.optim.SGD(unclipped.parameters(), lr=1.0),
+        num_epochs=1, device=CPU, task="binary")
+    for got, want, free in zip(model.parameters(), by_hand.parameters(), unclipped.parameters()):
+        assert torch.allclose(got, want, atol=1e-7)
+    assert any(not torch.allclose(got, free) for got, free in zip(model.parameters(), unclipped.parameters()))
+
+
+def test_fit_steps_the_scheduler_once_per_epoch():
+    model, loss_fn, train, valid = setup("binary")
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.04)
+    halving = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 0.5 ** epoch)
+    fit(model, train, valid, loss_fn, optimizer, num_epochs=3, device=CPU, task="binary",
+        scheduler=halving)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.04 / 8)
+    fixed = torch.optim.Adam(model.parameters(), lr=0.04)
+    fit(model, train, valid, loss_fn, fixed, num_epochs=2, device=CPU, task="binary")
+    assert fixed.param_groups[0]["lr"] == 0.04
+
+
 def scripted_run_epoch(monkeypatch, valid_losses):
     """Make `run_epoch` return the given validation losses, epoch after epoch."""
     losses = iter(valid_losses)
 
-    def fake(model, loader, loss_fn, device, task, optimizer=None, progress=True, desc=""):
+    def fake(model, loader, loss_fn, device, task, optimizer=None, progress=True, desc="",
+             max_grad_norm=None):
         if optimizer is not None:
             return 0.1, 0.9
         return next(losses), 0.5

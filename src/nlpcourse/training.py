@@ -65,8 +65,12 @@ def batch_loss_and_hits(logits: torch.Tensor, labels: torch.Tensor, loss_fn: nn.
 
 def run_epoch(model: nn.Module, loader, loss_fn: nn.Module, device: torch.device, task: str,
               optimizer: torch.optim.Optimizer | None = None, progress: bool = True,
-              desc: str = "") -> tuple[float, float]:
-    """One pass over ``loader``; trains when an optimizer is given. Returns (loss, accuracy)."""
+              desc: str = "", max_grad_norm: float | None = None) -> tuple[float, float]:
+    """One pass over ``loader``; trains when an optimizer is given. Returns (loss, accuracy).
+
+    With ``max_grad_norm``, each step first rescales the gradients so that their total 2-norm is
+    at most that (``torch.nn.utils.clip_grad_norm_``); ``None`` leaves them as they are.
+    """
     _check_task(task)
     model.train(optimizer is not None)
     total_loss, hits, count = 0.0, 0, 0
@@ -78,6 +82,8 @@ def run_epoch(model: nn.Module, loader, loss_fn: nn.Module, device: torch.device
             if optimizer is not None:
                 optimizer.zero_grad()
                 loss.backward()
+                if max_grad_norm is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
                 optimizer.step()
             total_loss += loss.item() * batch_count
             hits += batch_hits
@@ -95,11 +101,15 @@ def evaluate(model: nn.Module, loader, loss_fn: nn.Module, device: torch.device,
 
 def fit(model: nn.Module, train_loader, valid_loader, loss_fn: nn.Module,
         optimizer: torch.optim.Optimizer, num_epochs: int, device: torch.device, task: str,
-        patience: int | None = None, progress: bool = True) -> History:
+        patience: int | None = None, progress: bool = True, max_grad_norm: float | None = None,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> History:
     """Train for up to ``num_epochs``, keeping the weights of the best validation loss.
 
     Stops early after ``patience`` epochs without a better validation loss, then restores the
     best weights, so the model returned is the one the history's ``best_epoch`` describes.
+    ``max_grad_norm`` clips each step's gradients to that total norm (see :func:`run_epoch`;
+    ``None``, the default, does not clip, as the chapters recorded before it did); a
+    ``scheduler`` of ``optimizer`` is stepped once after each epoch.
     """
     _check_task(task)
     if num_epochs < 1:
@@ -110,7 +120,10 @@ def fit(model: nn.Module, train_loader, valid_loader, loss_fn: nn.Module,
     for epoch in range(1, num_epochs + 1):
         start = time.perf_counter()
         train_loss, train_acc = run_epoch(model, train_loader, loss_fn, device, task, optimizer,
-                                          progress, desc=f"epoch {epoch}/{num_epochs}")
+                                          progress, desc=f"epoch {epoch}/{num_epochs}",
+                                          max_grad_norm=max_grad_norm)
+        if scheduler is not None:
+            scheduler.step()
         elapsed = time.perf_counter() - start
         valid_loss, valid_acc = evaluate(model, valid_loader, loss_fn, device, task)
         for name, value in zip(("epoch", "train_loss", "train_acc", "valid_loss", "valid_acc", "epoch_time"),
