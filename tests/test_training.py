@@ -179,6 +179,32 @@ def test_fit_clips_each_step_as_clip_grad_norm_does():
     assert any(not torch.allclose(got, free) for got, free in zip(model.parameters(), unclipped.parameters()))
 
 
+@pytest.mark.parametrize("best_by, best_epoch", [("loss", 2), ("accuracy", 3)])
+def test_fit_keeps_the_best_epoch_by_loss_or_by_accuracy(monkeypatch, best_by, best_epoch):
+    # the validation loss is lowest at epoch 2, the accuracy highest at epoch 3
+    scores = iter([(0.6, 0.70), (0.4, 0.80), (0.5, 0.85), (0.7, 0.75)])
+
+    def fake(model, loader, loss_fn, device, task, optimizer=None, progress=True, desc="",
+             max_grad_norm=None):
+        if optimizer is not None:
+            with torch.no_grad():
+                model.bias += 1.0  # each epoch leaves its own weights
+            return 0.1, 0.9
+        return next(scores)
+
+    monkeypatch.setattr(training, "run_epoch", fake)
+    model = nn.Linear(2, 1)
+    with torch.no_grad():
+        model.bias.zero_()
+    history = fit(model, [], [], nn.BCEWithLogitsLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+                  num_epochs=4, device=CPU, task="binary", best_by=best_by)
+    assert history.best_epoch == best_epoch
+    assert model.bias.item() == best_epoch  # the weights of that epoch were restored
+    with pytest.raises(ValueError, match="best_by"):
+        fit(model, [], [], nn.BCEWithLogitsLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+            num_epochs=1, device=CPU, task="binary", best_by="f1")
+
+
 def test_fit_steps_the_scheduler_once_per_epoch():
     model, loss_fn, train, valid = setup("binary")
     optimizer = torch.optim.Adam(model.parameters(), lr=0.04)

@@ -102,21 +102,25 @@ def evaluate(model: nn.Module, loader, loss_fn: nn.Module, device: torch.device,
 def fit(model: nn.Module, train_loader, valid_loader, loss_fn: nn.Module,
         optimizer: torch.optim.Optimizer, num_epochs: int, device: torch.device, task: str,
         patience: int | None = None, progress: bool = True, max_grad_norm: float | None = None,
-        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> History:
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+        best_by: str = "loss") -> History:
     """Train for up to ``num_epochs``, keeping the weights of the best validation loss.
 
     Stops early after ``patience`` epochs without a better validation loss, then restores the
     best weights, so the model returned is the one the history's ``best_epoch`` describes.
+    ``best_by="accuracy"`` judges the epochs by validation accuracy instead (the highest wins).
     ``max_grad_norm`` clips each step's gradients to that total norm (see :func:`run_epoch`;
     ``None``, the default, does not clip, as the chapters recorded before it did); a
     ``scheduler`` of ``optimizer`` is stepped once after each epoch.
     """
     _check_task(task)
+    if best_by not in ("loss", "accuracy"):
+        raise ValueError(f"best_by must be 'loss' or 'accuracy', got {best_by!r}")
     if num_epochs < 1:
         raise ValueError(f"num_epochs must be at least 1, got {num_epochs}")
     model.to(device)
     history = History()
-    best_loss, best_state, waited = float("inf"), None, 0
+    best_score, best_state, waited = float("inf"), None, 0  # lower is better
     for epoch in range(1, num_epochs + 1):
         start = time.perf_counter()
         train_loss, train_acc = run_epoch(model, train_loader, loss_fn, device, task, optimizer,
@@ -131,13 +135,14 @@ def fit(model: nn.Module, train_loader, valid_loader, loss_fn: nn.Module,
             getattr(history, name).append(value)
         print(f"epoch {epoch:2d}  train loss {train_loss:.3f} acc {train_acc:.3f}  |  "
               f"valid loss {valid_loss:.3f} acc {valid_acc:.3f}  |  {elapsed:.1f} s")
-        if valid_loss < best_loss:
-            best_loss, best_state, waited = valid_loss, copy.deepcopy(model.state_dict()), 0
+        score = valid_loss if best_by == "loss" else -valid_acc
+        if score < best_score:
+            best_score, best_state, waited = score, copy.deepcopy(model.state_dict()), 0
             history.best_epoch = epoch
         else:
             waited += 1
             if patience is not None and waited >= patience:
-                print(f"no better validation loss for {patience} epochs: stopping")
+                print(f"no better validation {best_by} for {patience} epochs: stopping")
                 break
     if best_state is None:
         raise ValueError("no epoch reached a finite validation loss: training diverged "
