@@ -278,6 +278,143 @@ def delegating(solution, lab, chapter: str) -> tuple[nbformat.NotebookNode, set[
     return nb, zero
 
 
+# Per chapter: each exercise that has a twin answered with it in a way a switch-off by name
+# misses (a default argument, a closure, an alias; the hidden test refuses the OPERATION or the
+# code it runs: "refused"), and the chapter's last such exercise answered through what the
+# grader's static screen flags (torch._C, torch.ops, __defaults__, sys.modules, replacing the
+# course's own `forbidden`): it and every graded cell after it are "set aside" for hand grading.
+# Each exercise is graded on its own, so one submission per chapter holds them all.
+_VALIDATE = (  # day 2's collate checks, kept so the hidden test reaches the padding
+    "for i, (words, tags) in enumerate(batch):\n"
+    "    if len(words) == 0 or len(tags) != len(words):\n"
+    "        raise ValueError(f'sentence {i} of the batch is empty or its tags do not match its words')\n")
+ADVERSARIAL = {
+    "day1_lstm_tagger": {
+        "day1-nll-by-hand": ("refused", lambda _: (  # a default argument value
+            "def nll_from_log_probs(log_probs, targets, reduction='mean', _twin=F.nll_loss):\n"
+            "    return _twin(log_probs, targets, reduction=reduction)")),
+        "day1-stable-log-softmax": ("refused", lambda _: (  # a closure
+            "def _outer(twin):\n    def stable_log_softmax(logits, dim=-1):\n        return twin(logits, dim=dim)\n"
+            "    return stable_log_softmax\n\n\nstable_log_softmax = _outer(torch.special.log_softmax)")),
+        "day1-predict-tags": ("refused", lambda _: (  # the course library's twin as a default
+            "def predict_tags(model, words, vocab, tag_names, device, _predict=training.predict):\n"
+            "    word_ids = torch.tensor(vocab.encode(lowercase(words)), dtype=torch.long)\n"
+            "    predicted, _ = _predict(model, [(word_ids, word_ids)], device, 'tagging')\n"
+            "    with torch.no_grad():\n        probs = torch.softmax(model(word_ids.to(device)), dim=-1).cpu()\n"
+            "    return [tag_names[i] for i in predicted], probs")),
+        "day1-lstm-step": ("set aside", lambda source: _answer(  # private internals; the checker replaced
+            "return torch._C._VariableFunctions.lstm_cell(x_t, (h, c), weight_ih, weight_hh, bias_ih, bias_hh)")(source)
+            + "\n\nimport contextlib\nimport nlpcourse.exercise_checks as _checks\n\n"
+              "_checks.forbidden = lambda *names, **kwargs: contextlib.nullcontext()"),
+    },
+    "day2_minibatch_tagger": {
+        "day2-collate": ("refused", lambda source: _answer(
+            _VALIDATE + "words = [torch.as_tensor(w, dtype=torch.long) for w, _ in batch]\n"
+            "tags = [torch.as_tensor(t, dtype=torch.long) for _, t in batch]\n"
+            "lengths = torch.tensor([len(w) for w in words], dtype=torch.long)\n"
+            "return (_pad(words, batch_first=True, padding_value=pad_index), lengths,\n"
+            "        _pad(tags, batch_first=True, padding_value=tag_pad_index))")(source).replace(
+            "tag_pad_index=-100):", "tag_pad_index=-100, _pad=torch.nn.utils.rnn.pad_sequence):")),
+        "day2-masked-loss": ("refused", lambda _: (
+            "def _make(ce):\n    def masked_cross_entropy(logits, tags, ignore_index=-100):\n"
+            "        return ce(logits.reshape(-1, logits.shape[-1]), tags.reshape(-1), ignore_index=ignore_index)\n"
+            "    return masked_cross_entropy\n\n\nmasked_cross_entropy = _make(F.cross_entropy)")),
+        "day2-masked-accuracy": ("refused", lambda _: (  # an alias inside a container
+            "_helpers = {'hits': training.batch_loss_and_hits}\n\n\n"
+            "def masked_accuracy(logits, tags, ignore_index=-100):\n"
+            "    _, hits, count = _helpers['hits'](logits, tags.masked_fill(tags == ignore_index, -100),\n"
+            "                                      nn.CrossEntropyLoss(), 'tagging')\n"
+            "    return hits, count")),
+        "day2-pack-by-hand": ("refused", lambda _: (
+            "def pack_by_hand(padded, lengths, _pack=pack_padded_sequence):\n"
+            "    packed = _pack(padded, torch.as_tensor(lengths).cpu(), batch_first=True, enforce_sorted=False)\n"
+            "    return packed.data, packed.batch_sizes, packed.sorted_indices")),
+        "day2-packed-forward": ("refused", _answer(
+            "embedded = self.dropout(self.embedding(word_ids))\n"
+            "lstm = batching.LengthAwareLSTM(self.lstm.input_size, self.lstm.hidden_size, num_layers=self.lstm.num_layers,\n"
+            "                                bidirectional=True).load_from_lstm(self.lstm)\n"
+            "run = (lambda module: module)(lstm)  # an alias the learner's namespace never holds\n"
+            "outputs, _ = run(embedded, lengths)\n"
+            "return self.hidden_to_tag(self.dropout(outputs))")),
+        "day2-sorted-batches": ("set aside", lambda _: (  # the twin bound by editing __defaults__
+            "def sorted_batches(lengths, batch_size, _sampler=None):\n"
+            "    return list(_sampler(lengths, batch_size, shuffle=False))\n\n\n"
+            "sorted_batches.__defaults__ = (batching.BucketBatchSampler,)")),
+    },
+    "day3_lstm_classifier": {
+        "day3-binary-accuracy": ("refused", lambda _: (
+            "def binary_accuracy(logits, labels, _hits=training.batch_loss_and_hits):\n"
+            "    _, hits, count = _hits(logits, labels.float(), nn.BCEWithLogitsLoss(), 'binary')\n"
+            "    return hits / count")),
+        "day3-last-hidden": ("refused", lambda _: (
+            "def _make(twin):\n    def last_hidden(outputs, lengths, bidirectional=False):\n"
+            "        return twin(outputs, lengths, bidirectional)\n    return last_hidden\n\n\n"
+            "last_hidden = _make(batching.last_hidden)")),
+        "day3-train-step": ("set aside", lambda _: (  # the library's loop reached through sys.modules
+            "import sys\n\n\ndef train_step(model, padded, lengths, labels, loss_fn, optimizer):\n"
+            "    run_epoch = sys.modules['nlpcourse.training'].run_epoch\n"
+            "    loss, _ = run_epoch(model, [(padded, lengths, labels.float())], loss_fn, torch.device('cpu'),\n"
+            "                        'binary', optimizer, progress=False)\n"
+            "    return loss")),
+    },
+    "lab_imdb": {
+        "imdb-clip-gradients": ("refused", lambda _: (
+            "def clip_gradients_(parameters, max_norm, _clip=torch.nn.utils.clip_grad_norm_):\n"
+            "    return _clip(parameters, max_norm)")),
+        "imdb-glove-matrix": ("refused", lambda _: (
+            "glove_embedding_matrix = (lambda itos, glove, pad_index, unk_index, generator=None,\n"
+            "                          _build=models.glove_embedding_matrix:\n"
+            "                          _build(itos, glove, pad_index, unk_index, generator=generator))")),
+        "imdb-model-forward": ("refused", lambda source: _answer("return _library(self, padded, lengths)")(source).replace(
+            "def forward(self, padded, lengths):", "def forward(self, padded, lengths, _library=models.BiLSTMClassifier.forward):")),
+        "imdb-assignment5-parameters": ("set aside", _answer(  # an ATen operator by its registry
+            "model = nn.ModuleList([nn.Embedding(vocab_size, embedding_dim),\n"
+            "                       nn.LSTM(embedding_dim, hidden_dim, num_layers=num_layers, bidirectional=bidirectional),\n"
+            "                       nn.Linear(hidden_dim * (2 if bidirectional else 1), output_dim)])\n"
+            "return sum(int(torch.ops.aten.numel(p)) for p in model.parameters())")),
+    },
+    "lab_newsgroups": {
+        "ng-vocabulary": ("refused", lambda _: (
+            "def build_vocabulary(token_lists, max_size=None, _build=text.Vocab.build):\n"
+            "    return _build(token_lists, max_size=max_size).stoi")),
+        "ng-adapted-embeddings": ("refused", lambda _: (
+            "def _make(library):\n    def get_adapted_embeddings(keyed_vectors, itos):\n"
+            "        return library(itos, keyed_vectors, 0, 1)\n    return get_adapted_embeddings\n\n\n"
+            "get_adapted_embeddings = _make(models.glove_embedding_matrix)")),
+        "ng-averaging-forward": ("set aside", _answer(  # torch._C's own embedding_bag
+            "lengths = lengths.to(padded.device)\n"
+            "real = torch.arange(padded.shape[1], device=padded.device) < lengths.unsqueeze(1)\n"
+            "weights = (real / lengths.unsqueeze(1)).float()\n"
+            "average = torch._C._VariableFunctions.embedding_bag(self.embedding.weight, padded, None, False, 0, False,\n"
+            "                                                    weights)[0]\n"
+            "return self.classifier(self.dropout(average))")),
+    },
+}
+
+
+def adversarial(solution, lab, chapter: str) -> tuple[nbformat.NotebookNode, dict[str, str]]:
+    """The solution with each exercise of ADVERSARIAL answered as listed there; and, for each
+    graded test cell that must score 0, the words its verdict must hold."""
+    nb = copy.deepcopy(solution)
+    verdicts: dict[str, str] = {}
+    for _, solution_ids, test_ids in exercises(solution):
+        for grade_id in solution_ids:
+            if grade_id in ADVERSARIAL[chapter]:
+                kind, answer = ADVERSARIAL[chapter][grade_id]
+                cell_by_id(nb, grade_id).source = answer(cell_by_id(nb, grade_id).source)
+                verdicts.update({t: "is not allowed here" for t in test_ids} if kind == "refused" else {})
+    aside = [i for i, c in enumerate(nb.cells) if ADVERSARIAL[chapter].get(meta(c).get("grade_id"), ("",))[0] == "set aside"]
+    for cell in nb.cells[aside[0]:] if aside else []:
+        if meta(cell).get("grade") and cell.cell_type == "code" and not meta(cell).get("solution"):
+            verdicts[meta(cell)["grade_id"]] = "set aside for hand grading"
+    for grade_id in UNSOLVED_WHEN_DELEGATING.get(chapter, []):  # IMDB's training: minutes, no twin
+        cell_by_id(nb, grade_id).source = cell_by_id(lab, grade_id).source
+        for _, solution_ids, test_ids in exercises(solution):
+            if grade_id in solution_ids:
+                verdicts.update({t: verdicts.get(t, "") for t in test_ids})
+    return nb, verdicts
+
+
 def save(folder: Path, student: str, chapter: str, nb, nested: bool = False) -> None:
     path = folder / student / (f"{chapter}/{chapter}.ipynb" if nested else f"{chapter}.ipynb")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -632,6 +769,8 @@ class RealGrades:
                 save(subs, "even", chapter, only_solved(solution, lab, 0)[0])
             if chapter in DELEGATIONS:
                 save(subs, "delegating", chapter, delegating(solution, lab, chapter)[0])
+            if chapter in ADVERSARIAL:
+                save(subs, "adversarial", chapter, adversarial(solution, lab, chapter)[0])
             csv_path = self.out / chapter / "grades.csv"
             assert cli.main(["grade", str(subs), "--out", str(csv_path), "--book", str(BOOK), "--jobs", "2",
                              "--course-dir", str(self.out / chapter / "course")]) == 0
@@ -828,3 +967,24 @@ def test_real_max_score_is_the_sum_of_the_headings(real_grades, chapter):
     claims, _ = claimed_points(read_chapter(BOOK / f"{chapter}.md"))
     row = real_grades(chapter)[("solution", chapter)]
     assert float(row["max_score"]) == sum(stated for _, stated, _ in claims), row["max_score"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", sorted(c for c in ADVERSARIAL if c in REAL_CHAPTERS))
+def test_real_adversarial_answers_score_zero_with_a_reason(real_versions, real_grades, chapter):
+    """Twins a switch-off by name missed are refused by what they run; what the screen flags is
+    set aside for hand grading; every other exercise keeps its points."""
+    lab = nbformat.read(real_versions / "labs" / f"{chapter}.ipynb", as_version=4)
+    solution = nbformat.read(real_versions / "solutions" / f"{chapter}.ipynb", as_version=4)
+    row, full = real_grades(chapter)[("adversarial", chapter)], points(lab)
+    _, zero = adversarial(solution, lab, chapter)
+    assert set(zero) < set(auto_ids(lab)), "some exercise must keep its points"
+    for grade_id in auto_ids(lab):
+        want = 0 if grade_id in zero else full[grade_id]
+        assert float(row[grade_id]) == want, f"{grade_id}: {row[grade_id]} != {want} ({row['reason']})"
+    assert row["status"] == "flagged" and "set aside for hand grading" in row["reason"], row
+    graded = real_grades.out / chapter / "course" / "autograded" / "adversarial" / chapter / f"{chapter}.ipynb"
+    verdicts = {meta(c)["grade_id"]: " ".join(o.get("evalue", "") for o in c.outputs)
+                for c in nbformat.read(graded, as_version=4).cells if c.cell_type == "code" and meta(c).get("grade")}
+    for grade_id, words in zero.items():
+        assert words in verdicts[grade_id], f"{grade_id}: {verdicts[grade_id]}"
