@@ -163,8 +163,18 @@ def test_the_student_version_of_a_small_chapter():
     student = student_version(release, chapter)
     assert not any(FALLBACK_TAG in c.metadata.get("tags", []) for c in student.cells)
     assert "no reference" in raised_messages(student.cells[2].source)[0]
-    with pytest.raises(ValueError, match="exactly one stub"):
+    with pytest.raises(ValueError, match="a reference needs one stub"):
         student_version(*synthetic("operator.neg", "    raise NotImplementedError()\n    raise NotImplementedError()"))
+
+
+def test_the_stubs_of_one_class_fall_back_on_a_class_method_by_method():
+    from nlpcourse.instructor.versions import fallback_cell
+
+    source = fallback_cell("ex-data", "Exercise 4 (a Dataset)", "pkg.Reference", ["Data.__init__", "Data.__len__"]).source
+    assert "stuck.fall_back('Data.__init__', 'pkg.Reference.__init__'," in source
+    assert "stuck.fall_back('Data.__len__', 'pkg.Reference.__len__'," in source
+    with pytest.raises(ValueError, match="a reference needs one stub"):
+        fallback_cell("ex-mixed", "Exercise 5", "pkg.f", ["Data.__init__", "helper"])
 
 
 @pytest.fixture(scope="module")

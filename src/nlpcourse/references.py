@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
+from torch.utils.data import Dataset
 
 
 def tagger_forward(self: nn.Module, word_ids: torch.Tensor) -> torch.Tensor:
@@ -119,3 +120,30 @@ def sorted_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     """Day 2: indices sorted by length, cut into consecutive batches of ``batch_size``."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def one_hot(ids: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Day 0: one-hot float32 vectors, ids [...] -> [..., num_classes]."""
+    return F.one_hot(ids, num_classes).float()
+
+
+def sgd_step(parameters, lr: float) -> None:
+    """Day 0: one SGD update of ``parameters``, in place and unrecorded, then their gradients reset."""
+    with torch.no_grad():
+        for parameter in parameters:
+            if parameter.grad is not None:
+                parameter -= lr * parameter.grad
+                parameter.grad = None
+
+
+class NextWordDataset(Dataset):
+    """Day 0: (window of ``context`` ids [context], the next id) pairs over a list of token ids."""
+
+    def __init__(self, token_ids, context: int):
+        self.token_ids, self.context = list(token_ids), context
+
+    def __len__(self) -> int:
+        return len(self.token_ids) - self.context
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return torch.tensor(self.token_ids[i:i + self.context], dtype=torch.long), int(self.token_ids[i + self.context])

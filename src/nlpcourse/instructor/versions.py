@@ -155,14 +155,25 @@ def _named_stub(source: str, message: str) -> str:
     return "raise NotImplementedError(\n" + "\n".join(f"{indent}    {p!r}" for p in pieces) + ")"
 
 
-def fallback_cell(grade_id: str, exercise: str, reference: str, target: str) -> nbformat.NotebookNode:
-    """The generated, locked cell after an exercise: its stub falls back on ``reference``."""
+def fallback_cell(grade_id: str, exercise: str, reference: str, targets: list[str]) -> nbformat.NotebookNode:
+    """The generated, locked cell after an exercise: its stubs fall back on ``reference``.
+
+    One stub: ``reference`` is the function (or method) in its place. Several stubs, all
+    methods of one class: ``reference`` is a class, whose method of the same name takes each
+    one's place.
+    """
+    if len(targets) == 1 and targets[0]:
+        pairs = [(targets[0], reference)]
+    elif all(target.count(".") == 1 for target in targets) and len({t.split(".")[0] for t in targets}) == 1:
+        pairs = [(target, f"{reference}.{target.split('.')[1]}") for target in targets]
+    else:
+        raise ValueError(f"{grade_id}: a reference needs one stub inside a function, or stubs in methods "
+                         f"of one class; found {targets}")
+    calls = "".join(f"stuck.fall_back({target!r}, {path!r},\n                {exercise!r})\n" for target, path in pairs)
     source = (f"# While {exercise} is not solved, the cells below run\n"
               f"# the course's reference, {reference}, in its place;\n"
               "# your grade counts only your own code.\n"
-              "from nlpcourse import stuck\n\n"
-              f"stuck.fall_back({target!r}, {reference!r},\n"
-              f"                {exercise!r})")
+              "from nlpcourse import stuck\n\n" + calls.rstrip("\n"))
     cell = nbformat.v4.new_code_cell(source, id=_clean_id(f"{grade_id}-fallback"))
     cell.metadata = nbformat.NotebookNode(deletable=False, editable=False, tags=[FALLBACK_TAG])
     return cell
@@ -220,12 +231,9 @@ def student_version(release: nbformat.NotebookNode, chapter: nbformat.NotebookNo
             continue
         grade_id = grader["grade_id"]
         exercise, reference = names[grade_id], references.get(grade_id)
-        targets = stub_functions(cell.source)
-        if reference and (len(targets) != 1 or not targets[0]):
-            raise ValueError(f"{grade_id}: a reference needs exactly one stub, inside a function; found {targets}")
-        cell.source = cell.source.replace(STUB, _named_stub(cell.source, stub_message(exercise, reference)))
         if reference:
-            student.cells.append(fallback_cell(grade_id, exercise, reference, targets[0]))
+            student.cells.append(fallback_cell(grade_id, exercise, reference, stub_functions(cell.source)))
+        cell.source = cell.source.replace(STUB, _named_stub(cell.source, stub_message(exercise, reference)))
     return student
 
 
