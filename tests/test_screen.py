@@ -72,6 +72,8 @@ FLAGGED = {
     "monkeypatch an alias": ("G = torch.nn.functional\nG.log_softmax = abs", "changes torch.nn.functional"),
     "monkeypatch through a list": ("[F][0].log_softmax = abs", "monkeypatching"),
     "monkeypatch a class by type()": ("type(nn.LSTM(1, 1)).forward = abs", "type() returned"),
+    "monkeypatch through a loop": ("for m in [F]:\n    m.log_softmax = abs", "monkeypatching"),
+    "monkeypatch through a default": ("def f(m=F):\n    m.log_softmax = abs", "changes torch.nn.functional"),
     "setattr": ("setattr(F, 'log_softmax', abs)", "setattr() on torch.nn.functional"),
     "computed getattr": ("name = 'log' + '_softmax'\ng = getattr(F, name)", "computed name"),
     "private getattr": ("c = getattr(torch, '_C')", "'_C'"),

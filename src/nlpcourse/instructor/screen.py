@@ -272,17 +272,39 @@ class _Screen(ast.NodeVisitor):
     # ----------------------------------------------------------------- assignments and definitions
 
     def visit_Assign(self, node: ast.Assign) -> None:
-        carried = _carries_import(node.value, self.imported)  # may hold a module: G = F, mods = [torch.nn]
-        path = (self.resolve(node.value) or ast.unparse(node.value)[:60]) if carried else None
-        for target in node.targets:
-            for name in _bound_names(target):
-                if carried:
-                    self.imported[name] = path
-                elif self.depth == 0:  # data = [...] at the top: `data` is no longer the module
+        if _carries_import(node.value, self.imported):  # may hold a module: G = F, mods = [torch.nn]
+            self._alias_if_carried(node.targets, node.value)
+        elif self.depth == 0:  # data = [...] at the top: `data` is no longer the module
+            for target in node.targets:
+                for name in _bound_names(target):
                     self.imported.pop(name, None)
         self.generic_visit(node)
 
+    def _alias_if_carried(self, targets: list[ast.AST], value: ast.AST) -> None:
+        """Names bound from something that may hold a module become aliases of it."""
+        if _carries_import(value, self.imported):
+            for target in targets:
+                for name in _bound_names(target):
+                    self.imported[name] = self.resolve(value) or ast.unparse(value)[:60]
+
+    def visit_For(self, node: ast.For | ast.AsyncFor | ast.comprehension) -> None:
+        self._alias_if_carried([node.target], node.iter)  # for m in [torch.nn.functional]: ...
+        self.generic_visit(node)
+
+    visit_AsyncFor = visit_comprehension = visit_For
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self._alias_if_carried([node.target], node.value)
+        self.generic_visit(node)
+
     def _scope(self, node: ast.AST) -> None:
+        arguments = getattr(node, "args", None)
+        if isinstance(arguments, ast.arguments):  # def f(m=torch.nn.functional): m.x = ...
+            positional = arguments.posonlyargs + arguments.args
+            pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
+            pairs += [(a, d) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults) if d is not None]
+            for argument, default in pairs:
+                self._alias_if_carried([ast.Name(argument.arg, ast.Store())], default)
         self.depth += 1
         self.generic_visit(node)
         self.depth -= 1
