@@ -2,17 +2,22 @@
 
 A stuck learner's notebook runs them in place of an unsolved exercise (:mod:`nlpcourse.stuck`);
 each chapter's solution cell names its reference in its metadata (``nlpcourse: reference:``).
-They are built on PyTorch's own functions, which the graded tests forbid: they are never an
-answer, only what lets the rest of a chapter run.
+Grading never runs them: they only let the rest of a chapter run while an exercise is unsolved.
+Exercises with a twin in the library (``nlpcourse.batching.last_hidden``, ...) name the twin.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence, pad_sequence
 from torch.utils.data import Dataset
+
+from .text import PAD, UNK
 
 
 def tagger_forward(self: nn.Module, word_ids: torch.Tensor) -> torch.Tensor:
@@ -147,3 +152,53 @@ class NextWordDataset(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         return torch.tensor(self.token_ids[i:i + self.context], dtype=torch.long), int(self.token_ids[i + self.context])
+
+
+def build_vocabulary(token_lists, max_size: int | None = None) -> dict[str, int]:
+    """20 Newsgroups: word -> id, PAD 0, UNK 1, then the ``max_size`` most frequent words."""
+    counts = Counter(token for tokens in token_lists for token in tokens)
+    return {word: i for i, word in enumerate([PAD, UNK, *(word for word, _ in counts.most_common(max_size))])}
+
+
+def get_adapted_embeddings(keyed_vectors, itos) -> np.ndarray:
+    """20 Newsgroups: the vectors of ``itos`` [len(itos), d], zeros for the special tokens and unknown words."""
+    matrix = np.zeros((len(itos), keyed_vectors.vector_size), dtype=np.float32)
+    for index, word in enumerate(itos):
+        if index >= 2 and word in keyed_vectors.key_to_index:
+            matrix[index] = keyed_vectors[word]
+    return matrix
+
+
+def sentence_representations(token_lists, stoi: dict[str, int], embeddings: np.ndarray, np_func=np.mean) -> np.ndarray:
+    """20 Newsgroups: ``np_func`` over the rows of each document's tokens, [N, d]."""
+    unknown = stoi[UNK]
+    return np.stack([np_func(embeddings[[stoi.get(token, unknown) for token in tokens]], axis=0)
+                     for tokens in token_lists])
+
+
+class TextClassificationDataset(Dataset):
+    """20 Newsgroups: documents as LongTensors of at most ``max_length`` ids, with int labels."""
+
+    def __init__(self, token_lists, labels, vocab, max_length: int):
+        self.ids = [torch.tensor(vocab.encode(tokens[:max_length]), dtype=torch.long) for tokens in token_lists]
+        self.labels = [int(label) for label in labels]
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.ids[index], self.labels[index]
+
+
+def _real(outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """[B, T] True at the real positions of a right-padded batch."""
+    return torch.arange(outputs.shape[1], device=outputs.device) < lengths.to(outputs.device).unsqueeze(1)
+
+
+def averaging_forward(self: nn.Module, padded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """20 Newsgroups' ``AveragingModel.forward``: the mean of the real tokens' vectors -> logits [B, C]."""
+    real = _real(padded, lengths)
+    average = (self.embedding(padded) * real.unsqueeze(-1)).sum(dim=1) / lengths.to(padded.device).unsqueeze(1)
+    return self.classifier(self.dropout(average))
+
+
+def masked_max_pool(outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """20 Newsgroups: batch-first outputs [B, T, H] -> [B, H], the max over the real steps."""
+    return outputs.masked_fill(~_real(outputs, lengths).unsqueeze(-1), float("-inf")).amax(dim=1)
