@@ -202,3 +202,13 @@ def averaging_forward(self: nn.Module, padded: torch.Tensor, lengths: torch.Tens
 def masked_max_pool(outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """20 Newsgroups: batch-first outputs [B, T, H] -> [B, H], the max over the real steps."""
     return outputs.masked_fill(~_real(outputs, lengths).unsqueeze(-1), float("-inf")).amax(dim=1)
+
+
+def lstm_model_parameters(vocab_size: int, embedding_dim: int, hidden_dim: int, output_dim: int, num_layers: int,
+                          bidirectional: bool) -> int:
+    """IMDB lab: the trainable parameters of embedding -> (bi)LSTM -> linear, counted on the built layers."""
+    directions = 2 if bidirectional else 1
+    layers = [nn.Embedding(vocab_size, embedding_dim),
+              nn.LSTM(embedding_dim, hidden_dim, num_layers=num_layers, bidirectional=bidirectional),
+              nn.Linear(directions * hidden_dim, output_dim)]
+    return sum(parameter.numel() for layer in layers for parameter in layer.parameters())
