@@ -978,7 +978,7 @@ def test_real_adversarial_answers_score_zero_with_a_reason(real_versions, real_g
     solution = nbformat.read(real_versions / "solutions" / f"{chapter}.ipynb", as_version=4)
     row, full = real_grades(chapter)[("adversarial", chapter)], points(lab)
     _, zero = adversarial(solution, lab, chapter)
-    assert set(zero) < set(auto_ids(lab)), "some exercise must keep its points"
+    assert zero and set(zero) <= set(auto_ids(lab))
     for grade_id in auto_ids(lab):
         want = 0 if grade_id in zero else full[grade_id]
         assert float(row[grade_id]) == want, f"{grade_id}: {row[grade_id]} != {want} ({row['reason']})"
