@@ -179,18 +179,28 @@ def fallback_cell(grade_id: str, exercise: str, reference: str, targets: list[st
     return cell
 
 
-def _needless_bookkeeping(cells: list, index: int, graded: str) -> bool:
-    """A cell the book hides (``remove-cell``, not graded) that binds no name a later cell, or the
-    ``graded`` cells' text (the hidden tests nbgrader puts back), uses."""
-    cell = cells[index]
-    if cell.cell_type != "code" or "nbgrader" in cell.metadata or "remove-cell" not in cell.metadata.get("tags", []):
-        return False
-    try:
-        tree = ast.parse(cell.source)
-    except SyntaxError:
-        return False
-    later = set(re.findall(r"\w+", "\n".join([graded, *(c.source for c in cells[index + 1:] if c.cell_type == "code")])))
-    return not _bound_names(tree) & later
+def _without_needless_bookkeeping(cells: list, graded: str) -> list:
+    """``cells`` without the cells the book hides (``remove-cell``, not graded) that bind no name
+    a later kept cell, or the ``graded`` cells' text (the hidden tests nbgrader puts back), uses.
+
+    Read from the end, so that a cell needed only by a dropped cell is dropped too.
+    """
+    used = set(re.findall(r"\w+", graded))
+    kept = []
+    for cell in reversed(cells):
+        hidden = (cell.cell_type == "code" and "nbgrader" not in cell.metadata
+                  and "remove-cell" in cell.metadata.get("tags", []))
+        if hidden:
+            try:
+                needed = bool(_bound_names(ast.parse(cell.source)) & used)
+            except SyntaxError:
+                needed = True
+            if not needed:
+                continue
+        kept.append(cell)
+        if cell.cell_type == "code":
+            used |= set(re.findall(r"\w+", cell.source))
+    return kept[::-1]
 
 
 def _bound_names(node: ast.AST) -> set[str]:
@@ -221,8 +231,7 @@ def student_version(release: nbformat.NotebookNode, chapter: nbformat.NotebookNo
     names = exercise_names(release)
     student = nbformat.from_dict(release)
     graded = "\n".join(c.source for c in chapter.cells if c.metadata.get("nbgrader", {}).get("grade"))
-    cells = [cell for index, cell in enumerate(student.cells)
-             if not _needless_bookkeeping(student.cells, index, graded)]
+    cells = _without_needless_bookkeeping(student.cells, graded)
     student.cells = []
     for cell in cells:
         student.cells.append(cell)
