@@ -94,3 +94,15 @@ def test_the_committed_gpu_measurements_load_and_name_their_source():
     section = results_page.gpu_section(gpu, results_page.load_records(ROOT / "results" / "full"),
                                        results_page.cpu_wall_times(ROOT / "results" / "full"))
     assert "Open problem: day3" in section and "Open problem: day1" not in section
+
+
+def test_a_metric_repeated_over_seeds_shows_its_spread():
+    record = {"test_accuracy": 0.929, "test_accuracy_seeds": [0.929, 0.922, 0.931],
+              "test_accuracy_sd": 0.0047, "best_epoch_test_accuracy_seeds": [0.93, 0.928],
+              "best_epoch_test_accuracy_sd": 0.0014, "epochs": 5}
+    assert results_page.with_spread(record, "test_accuracy", "percent") == "92.9% (92.7% ± 0.5 over 3 seeds)"
+    assert results_page.with_spread(record, "best_epoch_test_accuracy", "percent") == "92.9% ± 0.1 over 2 seeds"
+    assert results_page.with_spread(record, "epochs", "count") == "5"
+    assert results_page.with_spread(record, "valid_accuracy", "percent") is None
+    table = results_page.chapter_table("day1", record, [])
+    assert "92.9% ± 0.1 over 2 seeds" in table and "most frequent training tag" not in table

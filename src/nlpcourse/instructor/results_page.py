@@ -20,6 +20,8 @@ from pathlib import Path
 CHAPTERS: dict[str, list[tuple[str, str, str]]] = {
     "day1": [
         ("test_accuracy", "LSTM tagger, one sentence per step: test accuracy", "percent"),
+        ("best_epoch_test_accuracy", "The same, weights of the best epoch by validation loss: test accuracy",
+         "percent"),
         ("lookup_accuracy", "Each word's most frequent training tag: test accuracy", "percent"),
         ("majority_accuracy", "The most frequent tag for every word: test accuracy", "percent"),
         ("epochs", "Training epochs", "count"),
@@ -117,6 +119,20 @@ def format_value(value: float, unit: str) -> str:
     return f"{value:g}"
 
 
+def with_spread(record: dict, key: str, unit: str) -> str | None:
+    """A metric as the table shows it, or None when the record lacks it: the recorded run's value
+    and, when the record repeats it over seeds (``<key>_seeds``, ``<key>_sd``), their mean ±
+    standard deviation and count (alone when only the repeats were recorded)."""
+    seeds, sd = record.get(f"{key}_seeds") or [], record.get(f"{key}_sd")
+    repeated = ""
+    if len(seeds) > 1 and sd is not None:
+        repeated = (f"{format_value(sum(seeds) / len(seeds), unit)} ± "
+                    f"{format_value(sd, unit).rstrip('%')} over {len(seeds)} seeds")
+    if key not in record:
+        return repeated or None
+    return format_value(record[key], unit) + (f" ({repeated})" if repeated else "")
+
+
 def provenance(record: dict) -> str:
     """Where a record's numbers were measured: machine, device, commit, date, profile."""
     where = f"on {record['machine']}, device {record.get('device', '?')}" if record.get("machine") \
@@ -151,7 +167,7 @@ def chapter_table(chapter: str, record: dict, anchors: list[Anchor], gpu: dict |
     anchors', then their sources."""
     metrics = CHAPTERS[chapter]
     on_gpu = (gpu or {}).get("chapters", {}).get(chapter)
-    shown = [key for key, _, _ in metrics if key in record]
+    shown = [key for key, _, unit in metrics if with_spread(record, key, unit)]
     mine = sorted((a for a in anchors if a.chapter == chapter and a.metric in shown),  # numbered as they appear
                   key=lambda a: (shown.index(a.metric), list(KINDS).index(a.kind)))
     numbers = {id(anchor): n for n, anchor in enumerate(mine, start=1)}
@@ -159,13 +175,13 @@ def chapter_table(chapter: str, record: dict, anchors: list[Anchor], gpu: dict |
     lines = [f"| Metric | This course (full profile) |{gpu_heading} Source documents | Public anchors |",
              "| --- | ---: |" + (" ---: |" if on_gpu else "") + " ---: | ---: |"]
     for key, name, unit in metrics:
-        if key not in record:
+        if key not in shown:
             continue
         cells = [format_value(on_gpu[key], unit) if key in on_gpu else "–"] if on_gpu else []
         for kind in KINDS:
             cells.append("; ".join(f"{format_value(a.value, unit)} [{numbers[id(a)]}]"
                                    for a in mine if a.metric == key and a.kind == kind) or "–")
-        lines.append(f"| {name} | {format_value(record[key], unit)} | {' | '.join(cells)} |")
+        lines.append(f"| {name} | {with_spread(record, key, unit)} | {' | '.join(cells)} |")
     if mine:
         lines.append("")
         for anchor in mine:
