@@ -58,6 +58,7 @@ CHAPTERS: dict[str, list[tuple[str, str, str]]] = {
         ("lstm_last_real_state_test_accuracy", "LSTM reading the last real word: test accuracy", "percent"),
         ("lstm_masked_mean_test_accuracy", "LSTM, mean of its states over real words: test accuracy", "percent"),
         ("lstm_masked_max_test_accuracy", "LSTM, maximum of its states over real words: test accuracy", "percent"),
+        ("lstm_attention_test_accuracy", "LSTM, attention-weighted sum of its states: test accuracy", "percent"),
         ("tfidf_test_accuracy", "TF-IDF (1-2 grams) + linear SVM: test accuracy", "percent"),
         ("epoch_time_s", "Seconds per training epoch (averaging model)", "seconds"),
     ],
