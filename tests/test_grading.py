@@ -281,14 +281,22 @@ def delegating(solution, lab, chapter: str) -> tuple[nbformat.NotebookNode, set[
 # Per chapter: each exercise that has a twin answered with it in a way a switch-off by name
 # misses (a default argument, a closure, an alias; the hidden test refuses the OPERATION or the
 # code it runs: "refused"), and the chapter's last such exercise answered through what the
-# grader's static screen flags (torch._C, torch.ops, __defaults__, sys.modules, replacing the
-# course's own `forbidden`): it and every graded cell after it are "set aside" for hand grading.
+# grader's static screen flags (torch._C, torch.ops, __defaults__, sys.modules, __import__,
+# replacing the course's own `forbidden`): it and every graded cell after it are "set aside".
 # Each exercise is graded on its own, so one submission per chapter holds them all.
 _VALIDATE = (  # day 2's collate checks, kept so the hidden test reaches the padding
     "for i, (words, tags) in enumerate(batch):\n"
     "    if len(words) == 0 or len(tags) != len(words):\n"
     "        raise ValueError(f'sentence {i} of the batch is empty or its tags do not match its words')\n")
 ADVERSARIAL = {
+    "primer_pytorch": {
+        "primer-one-hot": ("refused", lambda _: (
+            "def one_hot(ids, num_classes, _twin=F.one_hot):\n    return _twin(ids, num_classes).float()")),
+        "primer-sgd-step": ("set aside", lambda _: (  # the optimizer reached through __import__
+            "def sgd_step(parameters, lr):\n    optim = __import__('torch').optim\n"
+            "    optimizer = optim.SGD([p for p in parameters if p.grad is not None], lr=lr)\n"
+            "    optimizer.step()\n    optimizer.zero_grad()")),
+    },
     "day1_lstm_tagger": {
         "day1-nll-by-hand": ("refused", lambda _: (  # a default argument value
             "def nll_from_log_probs(log_probs, targets, reduction='mean', _twin=F.nll_loss):\n"

@@ -9,9 +9,11 @@ import nbformat
 import pytest
 
 from nlpcourse.instructor.chapters import find_chapters
+from nlpcourse.instructor.course import build_course
+from nlpcourse.instructor.course_home import read_course_home
 from nlpcourse.instructor.screen import screen_cells, screen_source, set_aside
 from nlpcourse.instructor.versions import generate_versions
-from test_grading import BOOK, FIXTURE_BOOK, cell_by_id, meta
+from test_grading import BOOK, FIXTURE_BOOK, ROOT, cell_by_id, meta
 
 # What a chapter's notebook has imported by the time a learner's cell runs.
 IMPORTED = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional", "math": "math", "np": "numpy",
@@ -105,9 +107,11 @@ def test_each_undecidable_construct_is_flagged(name):
 
 @pytest.fixture(scope="module")
 def versions(tmp_path_factory):
+    """labs/ and solutions/ as handed out, and the course's source/ the grader reads them against."""
     out = tmp_path_factory.mktemp("versions")
     generate_versions(BOOK, out / "labs", out / "solutions")
-    return out
+    course = build_course(find_chapters(BOOK), out / "course", read_course_home(ROOT), ROOT / "nbgrader_config.py")
+    return out, {name: source for name, (source, _) in course.items()}
 
 
 def released(lab) -> set[str]:
@@ -116,10 +120,13 @@ def released(lab) -> set[str]:
 
 @pytest.mark.parametrize("chapter", [p.stem for p in find_chapters(BOOK)])
 def test_no_solution_of_any_chapter_is_set_aside(versions, chapter):
-    """Every solution cell of the chapter, and its solution version graded as a submission."""
-    solution = nbformat.read(versions / "solutions" / f"{chapter}.ipynb", as_version=4)
-    lab = nbformat.read(versions / "labs" / f"{chapter}.ipynb", as_version=4)
-    assert set_aside(solution, released(lab)) == {}
+    """Every solution cell of the chapter, and its solution and student versions graded as
+    submissions against the course's source (as JudgeOutsideKernel reads it)."""
+    folder, sources = versions
+    solution = nbformat.read(folder / "solutions" / f"{chapter}.ipynb", as_version=4)
+    lab = nbformat.read(folder / "labs" / f"{chapter}.ipynb", as_version=4)
+    assert set_aside(solution, released(sources[chapter])) == {}
+    assert set_aside(lab, released(sources[chapter])) == {}
     solutions = [i for i, c in enumerate(solution.cells) if meta(c).get("solution") and c.cell_type == "code"]
     assert solutions
     # read without the release, only the course's own cells (the install cell) may be flagged
