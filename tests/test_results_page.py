@@ -93,7 +93,20 @@ def test_the_committed_gpu_measurements_load_and_name_their_source():
     assert set(gpu["chapters"]) == {"day1", "day2", "day3"} and gpu["source"].strip()
     section = results_page.gpu_section(gpu, results_page.load_records(ROOT / "results" / "full"),
                                        results_page.cpu_wall_times(ROOT / "results" / "full"))
-    assert "Open problem: day3" in section and "Open problem: day1" not in section
+    # Day 3's recipe changed after the GPU run: the page says so instead of comparing the two
+    assert "day3: the GPU ran an earlier recipe" in section and "Open problem: day1" not in section
+
+
+def test_a_gpu_run_of_another_recipe_is_not_compared_as_the_same_experiment():
+    cpu = {"chapter": "day3", "test_accuracy": 0.862, "epochs": 4, "max_length": 256, "max_grad_norm": 1.0}
+    on_gpu = {"test_accuracy": 0.8186, "epochs": 6, "max_length": 400}
+    assert results_page.recipe_changes(cpu, on_gpu) == ["epochs 6 → 4", "max_length 400 → 256",
+                                                        "max_grad_norm none → 1.0"]
+    assert results_page.recipe_changes(cpu, dict(cpu)) == []
+    gpu = {**GPU, "chapters": {"day3": {**GPU["chapters"]["day3"], **on_gpu}}}
+    section = results_page.gpu_section(gpu, {"day3": cpu}, {"day3": 993.0})
+    assert "day3: the GPU ran an earlier recipe" in section and "Open problem" not in section
+    assert "81.9% (earlier recipe)" in results_page.chapter_table("day3", cpu, [], gpu)
 
 
 def test_a_metric_repeated_over_seeds_shows_its_spread():
@@ -103,6 +116,8 @@ def test_a_metric_repeated_over_seeds_shows_its_spread():
     assert results_page.with_spread(record, "test_accuracy", "percent") == "92.9% (92.7% ± 0.5 over 3 seeds)"
     assert results_page.with_spread(record, "best_epoch_test_accuracy", "percent") == "92.9% ± 0.1 over 2 seeds"
     assert results_page.with_spread(record, "epochs", "count") == "5"
+    mean_recorded = {"test_accuracy": 0.5, "test_accuracy_seeds": [0.4, 0.6], "test_accuracy_sd": 0.1414}
+    assert results_page.with_spread(mean_recorded, "test_accuracy", "percent") == "50.0% ± 14.1 over 2 seeds"
     assert results_page.with_spread(record, "valid_accuracy", "percent") is None
     table = results_page.chapter_table("day1", record, [])
     assert "92.9% ± 0.1 over 2 seeds" in table and "most frequent training tag" not in table

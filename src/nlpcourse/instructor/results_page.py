@@ -129,8 +129,8 @@ def with_spread(record: dict, key: str, unit: str) -> str | None:
     if len(seeds) > 1 and sd is not None:
         repeated = (f"{format_value(sum(seeds) / len(seeds), unit)} ± "
                     f"{format_value(sd, unit).rstrip('%')} over {len(seeds)} seeds")
-    if key not in record:
-        return repeated or None
+    if key not in record or (repeated and abs(record[key] - sum(seeds) / len(seeds)) < 1e-9):
+        return repeated or (None if key not in record else format_value(record[key], unit))
     return format_value(record[key], unit) + (f" ({repeated})" if repeated else "")
 
 
@@ -158,6 +158,16 @@ def cpu_wall_times(folder: str | Path) -> dict[str, float]:
     return times
 
 
+#: Record keys that describe how a chapter trained; a GPU run that differs in one ran another recipe.
+RECIPE_KEYS = ("epochs", "max_length", "max_grad_norm", "lr_schedule")
+
+
+def recipe_changes(cpu: dict, on_gpu: dict) -> list[str]:
+    """How the CPU record's recipe differs from the GPU run's ("epochs 6 → 4"); empty when alike."""
+    return [f"{key} {on_gpu.get(key, 'none')} → {cpu.get(key, 'none')}" for key in RECIPE_KEYS
+            if (key in cpu or key in on_gpu) and cpu.get(key) != on_gpu.get(key)]
+
+
 def gpu_label(gpu: dict) -> str:
     """The GPU column's heading: machine and date."""
     return f"On a GPU ({gpu['gpu']}, {gpu['date']}, one run)"
@@ -178,7 +188,8 @@ def chapter_table(chapter: str, record: dict, anchors: list[Anchor], gpu: dict |
     for key, name, unit in metrics:
         if key not in shown:
             continue
-        cells = [format_value(on_gpu[key], unit) if key in on_gpu else "–"] if on_gpu else []
+        earlier = " (earlier recipe)" if on_gpu and recipe_changes(record, on_gpu) else ""
+        cells = [format_value(on_gpu[key], unit) + earlier if key in on_gpu else "–"] if on_gpu else []
         for kind in KINDS:
             cells.append("; ".join(f"{format_value(a.value, unit)} [{numbers[id(a)]}]"
                                    for a in mine if a.metric == key and a.kind == kind) or "–")
@@ -220,8 +231,15 @@ def gpu_section(gpu: dict, records: dict[str, dict], cpu_seconds: dict[str, floa
             (on_gpu["epoch_time_s"], "seconds"), (cpu.get("epoch_time_s"), "seconds"),
             (on_gpu["test_accuracy"], "percent"), (cpu.get("test_accuracy"), "percent"))]
         lines.append(f"| {chapter} | {' | '.join(cells)} |")
-        if "test_accuracy" in cpu and abs(on_gpu["test_accuracy"] - cpu["test_accuracy"]) > 0.01:
-            by_epoch = ", ".join(f"{value:.3f}" for value in on_gpu.get("valid_accuracy_by_epoch", []))
+        by_epoch = ", ".join(f"{value:.3f}" for value in on_gpu.get("valid_accuracy_by_epoch", []))
+        changes = recipe_changes(cpu, on_gpu) if cpu else []
+        if changes:
+            apart.append(f"**{chapter}: the GPU ran an earlier recipe** (commit `{gpu['commit']}`; since "
+                         f"then {', '.join(changes)}). Its {on_gpu['test_accuracy']:.1%} then is not the same "
+                         f"experiment as the CPU column's {cpu['test_accuracy']:.1%} now, and a GPU run of the "
+                         "current recipe is not recorded yet."
+                         + (f" Validation accuracy by epoch of that GPU run: {by_epoch}." if by_epoch else ""))
+        elif "test_accuracy" in cpu and abs(on_gpu["test_accuracy"] - cpu["test_accuracy"]) > 0.01:
             apart.append(f"**Open problem: {chapter} is not yet stable.** Its test accuracy is "
                          f"{on_gpu['test_accuracy']:.1%} on the GPU and {cpu['test_accuracy']:.1%} on the CPU, "
                          f"{abs(on_gpu['test_accuracy'] - cpu['test_accuracy']) * 100:.1f} points apart, one seed "
