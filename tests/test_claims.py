@@ -131,3 +131,13 @@ def test_a_pushed_number_fails_the_full_build_and_not_the_quick_one(tmp_path):
     page = (tmp_path / "_build" / "html" / "pushed.html").read_text()
     assert "stays far below the averaging model" in page
     assert "{claim}" not in page and claim.expression not in page
+
+
+def test_student_and_solution_notebooks_show_a_claims_words_only():
+    import nbformat
+
+    from nlpcourse.instructor.versions import normalize
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "it is {claim}`wider than the lead|a - b > abs(c)`, and {claim}`one of them|x in (1, 2)`.")])
+    assert normalize(nb).cells[0].source == "it is wider than the lead, and one of them."

@@ -39,6 +39,9 @@ KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3
 # Cell metadata that belongs in a released notebook; everything else (execution times,
 # collapsed/scrolled flags, jupytext leftovers) is dropped so that files never drift.
 KEPT_CELL_METADATA = ("deletable", "editable", "nbgrader", "tags")
+# A book-build check in a sentence (``{claim}`words|expression```, see .claims): a notebook shows
+# its words only.
+_CLAIM = re.compile(r"\{claim\}`([^`]*)\|[^`|]*`")
 
 
 # --------------------------------------------------------------------------- normalising
@@ -74,6 +77,8 @@ def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+        else:
+            cell.source = _CLAIM.sub(r"\1", cell.source)
     return nb
 
 
