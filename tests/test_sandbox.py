@@ -287,7 +287,10 @@ def test_unprivileged_grader_gets_a_user_namespace_with_its_own_process_count(tm
     python = Path("/usr/bin/python3")
     if not python.exists() or Bubblewrap().unavailable():
         pytest.skip("needs /usr/bin/python3 and a working bwrap")
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(sb.package_dir().parent)}
+    import sysconfig  # the package and its dependencies (nlpcourse imports tqdm), for the system Python
+
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.pathsep.join([str(sb.package_dir().parent),
+                                                                   sysconfig.get_paths()["purelib"]])}
     done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(python), "-c",
                            NON_ROOT_CHECK], env=env, cwd="/", capture_output=True, text=True, timeout=120)
     if "Permission denied" in done.stderr and "nlpcourse" in done.stderr:
