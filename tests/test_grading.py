@@ -481,7 +481,8 @@ def test_student_version_has_stubs_and_no_secrets(fixture_versions):
     for line in solution_lines + hidden_lines:
         assert line not in text, f"leaked into labs/: {line!r}"
     lab = nbformat.read(lab_path, as_version=4)
-    assert "raise NotImplementedError()" in cell_by_id(lab, "fx-mean").source
+    stub = cell_by_id(lab, "fx-mean").source
+    assert "raise NotImplementedError(" in stub and "Exercise 1 (the mean) is not solved yet" in stub, stub
     assert cell_by_id(lab, "fx-why-max").source == "YOUR ANSWER HERE"
     assert cell_by_id(lab, "fx-mean-hidden").source == ""  # the cell stays: nbgrader refills it
 
