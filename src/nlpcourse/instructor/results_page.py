@@ -18,6 +18,11 @@ from pathlib import Path
 #: The chapters in book order, each with (record key, what it measures, unit) for each metric the
 #: page shows. A record key missing from a record (an older run) is left out of its table.
 CHAPTERS: dict[str, list[tuple[str, str, str]]] = {
+    "primer": [
+        ("loss_start", "Next-word model on a toy corpus: training loss before training", "loss"),
+        ("loss_end", "The same after training", "loss"),
+        ("epochs", "Training epochs", "count"),
+    ],
     "day1": [
         ("test_accuracy", "LSTM tagger, one sentence per step: test accuracy", "percent"),
         ("best_epoch_test_accuracy", "The same, weights of the best epoch by validation loss: test accuracy",
@@ -115,6 +120,8 @@ def format_value(value: float, unit: str) -> str:
         return f"{value:.1%}"
     if unit == "times":
         return f"{value:.1f}×"
+    if unit == "loss":
+        return f"{value:.3f}"
     if unit == "seconds":
         return f"{value:.1f} s" if value < 100 else f"{value:.0f} s"
     return f"{value:g}"
