@@ -44,6 +44,11 @@ KEPT_CELL_METADATA = ("deletable", "editable", "nbgrader", "tags")
 _CLAIM = re.compile(r"\{claim\}`([^`]*)\|[^`|]*`")
 
 
+def claim_words(markdown: str) -> str:
+    """``markdown`` with each claim replaced by the words it shows."""
+    return _CLAIM.sub(r"\1", markdown)
+
+
 # --------------------------------------------------------------------------- normalising
 
 
@@ -78,7 +83,7 @@ def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             cell.outputs = []
             cell.execution_count = None
         else:
-            cell.source = _CLAIM.sub(r"\1", cell.source)
+            cell.source = claim_words(cell.source)
     return nb
 
 
