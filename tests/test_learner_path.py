@@ -33,6 +33,7 @@ import yaml
 from nlpcourse.instructor.chapters import find_chapters, read_chapter
 from nlpcourse.instructor.course_home import (
     INSTALL_FROM_ENV,
+    PLACEHOLDER_OWNER,
     CourseHome,
     chapter_extras,
     install_cell_source,
@@ -222,7 +223,7 @@ def test_each_chapter_installs_word_vectors_only_if_it_uses_them(monkeypatch):
 
 def test_a_fork_that_kept_the_placeholder_home_is_told_what_to_do(monkeypatch):
     monkeypatch.delenv(INSTALL_FROM_ENV, raising=False)
-    placeholder = CourseHome("https://github.com/your-org/pytorch-nlp-course", "main")
+    placeholder = CourseHome(f"https://github.com/{PLACEHOLDER_OWNER}/a-course", "main")
     with pytest.raises(RuntimeError) as failure:
         run_install_cell(monkeypatch, placeholder, importable=False, pip_fails=True)
     message = str(failure.value)
