@@ -5,8 +5,9 @@
 # wheel (uv's --resolution lowest-direct), then the Day 1 and 20 Newsgroups solutions run in it
 # from the data mirror, quick profile. A floor in pyproject.toml is right when this passes.
 #
-# torch is the exception: its floor's PyPI wheels are CUDA builds of several GB, so the job tests
-# the torch installed in the repository's .venv (the CPU build of requirements.txt's pin).
+# torch is the exception: its floor's PyPI wheels are CUDA builds of several GB, so by default the
+# job tests the torch installed in the repository's .venv (the CPU build of requirements.txt's
+# pin); NLPCOURSE_LOWEST_TORCH (below) tries another, e.g. the floor.
 #
 # Usage: NLPCOURSE_DATA=/path/to/mirror bash tests/lowest_versions.sh [WORK_FOLDER]
 # Needs: python3.11, network access to PyPI (for uv and the old wheels), the mirror, about 2 GB
@@ -28,7 +29,9 @@ find "$WORK/package" -name "__pycache__" -o -name "*.egg-info" | xargs rm -rf
 python3.11 -m venv "$WORK/tools" && "$WORK/tools/bin/pip" install --quiet uv
 python3.11 -m venv --clear "$WORK/venv"
 PY="$WORK/venv/bin/python"
-TORCH="$("$ROOT/.venv/bin/python" -c 'import torch; print(torch.__version__)')"
+# NLPCOURSE_LOWEST_TORCH=2.2.0 tries torch's own floor (its PyPI wheel is a CUDA build of ~3 GB
+# with its nvidia-* wheels: download them into a folder and point PIP_FIND_LINKS at it)
+TORCH="${NLPCOURSE_LOWEST_TORCH:-$("$ROOT/.venv/bin/python" -c 'import torch; print(torch.__version__)')}"
 UV=("$WORK/tools/bin/uv" pip install --python "$PY" --only-binary :all: --index-strategy unsafe-best-match)
 if [[ -n "${PIP_FIND_LINKS:-}" ]]; then  # a local folder of wheels (this machine's holds torch's)
   UV+=(--find-links "$PIP_FIND_LINKS")
