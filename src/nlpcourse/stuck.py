@@ -15,10 +15,11 @@ hidden test checks an exercise (:func:`nlpcourse.exercise_checks.checking`).
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 import sys
 from collections.abc import Callable
+
+from .exercise_checks import _resolve, checking
 
 #: The variables that say a grader is running the notebook.
 GRADING_ENV = ("NBGRADER_EXECUTION", "NLPCOURSE_GRADING")
@@ -41,23 +42,12 @@ def grading() -> bool:
     """True while a grader runs the notebook (then nothing falls back)."""
     if any(os.environ.get(name) for name in GRADING_ENV):
         return True
-    from . import exercise_checks
-
-    return bool(getattr(exercise_checks, "checking", lambda: False)())
+    return checking()
 
 
 def resolve(path: str) -> object:
     """The object a dotted path names: ``package.module.attribute[.attribute]``."""
-    parts = path.split(".")
-    for split in range(len(parts) - 1, 0, -1):
-        try:
-            found = importlib.import_module(".".join(parts[:split]))
-        except ImportError:
-            continue
-        for name in parts[split:]:
-            found = getattr(found, name)
-        return found
-    raise ValueError(f"not a dotted path to an attribute: {path!r}")
+    return getattr(*_resolve(path))
 
 
 def with_reference(function: Callable, reference: str | None, exercise: str) -> Callable:
