@@ -9,8 +9,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-import _common  # noqa: E402
-import batching_strategies  # noqa: E402
+import _common
+import batching_strategies
 
 
 def toy_examples(count=40, seed=0):

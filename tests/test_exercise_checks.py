@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn.utils import rnn
 
 from nlpcourse import training
-from nlpcourse.exercise_checks import OPERATIONS, SPELLINGS, _resolve, checking, forbidden, references, spellings
+from nlpcourse.exercise_checks import OPERATIONS, SPELLINGS, _resolve, checking, forbidden, spellings
 
 Z = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
 Y = torch.tensor([0, 3, 1])

@@ -8,13 +8,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
 
-from nlpcourse import plots  # noqa: E402
-from nlpcourse.training import History  # noqa: E402
+from nlpcourse import plots
+from nlpcourse.training import History
 
 
 def make_history(best_epoch=2):
