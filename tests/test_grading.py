@@ -877,7 +877,20 @@ def test_grading_in_parallel_gives_the_same_csv(fixture_grades, tmp_path, how):
     serial, parallel = (out / "grades.csv").read_text(), (tmp_path / "grades.csv").read_text()
     assert "seconds" not in serial.split("\n")[0]  # nothing in the CSV depends on the schedule
     assert parallel == serial
+    assert (tmp_path / "grades.csv").read_bytes() == GOLDEN_CSV.read_bytes()
     assert sha256_of_files(out / "submissions") == json.loads((out / "sha256.json").read_text())
+
+
+# The hostile set's CSV as the code before the instructor package was split by flow (issue #24)
+# wrote it, serial and with both parallel schedules alike. Nothing in it needs normalising: no
+# time, duration or path (a submission's time limit is the fixed SUBMISSION_TIMEOUT), rows sorted.
+# A change that means to alter what the grader writes updates this file in the same commit.
+GOLDEN_CSV = ROOT / "tests" / "fixtures" / "golden" / "hostile_grades.csv"
+
+
+def test_hostile_grading_csv_is_byte_for_byte_the_golden_record(fixture_grades):
+    out, _, _ = fixture_grades
+    assert (out / "grades.csv").read_bytes() == GOLDEN_CSV.read_bytes()
 
 
 def kill_dask_worker_running(marker: str, killed: list[int], deadline: float) -> None:
