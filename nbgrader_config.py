@@ -39,11 +39,11 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+?)_\d+_assignsubmission_file_(?P<file_id>[^/]+)$"
 
 # `nbgrader autograde` grades as `nlpcourse grade` does: learner code runs in the grading
-# sandbox (nlpcourse.instructor.sandboxed_execute; c.SandboxedExecute.sandbox picks one, "auto"
+# sandbox (nlpcourse.grading.sandboxed_execute; c.SandboxedExecute.sandbox picks one, "auto"
 # by default), then every graded test cell is decided outside the learner's kernel, in
 # nbgrader's own process, after the static screen of the learner's cells
-# (nlpcourse.instructor.judge, nlpcourse.instructor.screen).
-from nlpcourse.instructor.judge import autograde_steps  # noqa: E402
-from nlpcourse.instructor.sandboxed_execute import SandboxedExecute  # noqa: E402
+# (nlpcourse.grading.judge, nlpcourse.grading.screen).
+from nlpcourse.grading.judge import autograde_steps  # noqa: E402
+from nlpcourse.grading.sandboxed_execute import SandboxedExecute  # noqa: E402
 
 c.Autograde.autograde_preprocessors = autograde_steps(SandboxedExecute)

@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# The grading sandbox (nlpcourse.instructor.sandbox): bubblewrap, plus prlimit and setpriv from
+# The grading sandbox (nlpcourse.grading.sandbox): bubblewrap, plus prlimit and setpriv from
 # util-linux. Installed with apt where we are root and they are missing (CI: root on Debian);
 # otherwise `sandbox_setup required` stops here with the one line to run. The grading tests skip
 # without a sandbox only when NLPCOURSE_SANDBOX_OPTIONAL=1 (CI never sets it).
@@ -33,7 +33,7 @@ sandbox_setup() {  # required | wanted
 sandbox_check() {  # the tools are there: does a sandbox actually run here? (one line if not)
   [ "${NLPCOURSE_SANDBOX_OPTIONAL:-0}" = 1 ] && return 0
   .venv/bin/python -c "import sys
-from nlpcourse.instructor.sandbox import SandboxUnavailable, get_sandbox
+from nlpcourse.grading.sandbox import SandboxUnavailable, get_sandbox
 try:
     get_sandbox('auto')
 except SandboxUnavailable as err:
@@ -53,7 +53,7 @@ case "${1:-}" in
     install
     export NLPCOURSE_PROFILE="${NLPCOURSE_PROFILE:-full}" NLPCOURSE_PROGRESS=0
     # The execution cache holds one profile; another profile's outputs are thrown away.
-    .venv/bin/python -c "import os, pathlib; from nlpcourse.instructor import book_cache; \
+    .venv/bin/python -c "import os, pathlib; from nlpcourse.book import book_cache; \
 book_cache.prepare(pathlib.Path('.jupyter_cache'), os.environ['NLPCOURSE_PROFILE'])"
     if [ "$NLPCOURSE_PROFILE" = full ]; then
       # Into the cache the build reads: the committed executions of chapters whose code is
@@ -69,7 +69,7 @@ book_cache.prepare(pathlib.Path('.jupyter_cache'), os.environ['NLPCOURSE_PROFILE
     # execution cache of `bash run.sh book` with the same profile (run that first).
     install
     export NLPCOURSE_PROFILE="${NLPCOURSE_PROFILE:-full}" NLPCOURSE_PROGRESS=0 NLPCOURSE_EDITION=student
-    .venv/bin/python -m nlpcourse.instructor.book_cache require .jupyter_cache "$NLPCOURSE_PROFILE"
+    .venv/bin/python -m nlpcourse.book.book_cache require .jupyter_cache "$NLPCOURSE_PROFILE"
     .venv/bin/jupyter-book build . --path-output _build/student -W -n --keep-going
     echo "The student edition is in $(pwd)/_build/student/_build/html/index.html"
     ;;

@@ -4,7 +4,7 @@ Each chapter writes its headline numbers with ``nlpcourse.report.record_result``
 epochs, epoch time, device, date, commit). This script writes them, with the chapter's executed
 notebook, into ``results/full/``: ``<record>.json`` and ``<chapter>.ipynb``, the artifact that
 ``bash run.sh book`` publishes without training again while the chapter's code is unchanged
-(see ``nlpcourse.instructor.full_executions``). The executed notebook also goes into the book's
+(see ``nlpcourse.book.full_executions``). The executed notebook also goes into the book's
 execution cache and into ``_build/full/`` for inspection. Cells run without a time limit here,
 while the book build stops any cell after ``_config.yml``'s timeout.
 
@@ -32,8 +32,8 @@ import torch
 from nbclient import NotebookClient
 
 from nlpcourse import config
-from nlpcourse.instructor import book_cache, full_executions
-from nlpcourse.instructor.chapters import chapter_names
+from nlpcourse.book import book_cache, full_executions
+from nlpcourse.course.chapters import chapter_names
 
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTION_CACHE = ROOT / ".jupyter_cache"

@@ -2,7 +2,7 @@
 
 The folder holds ``--submissions`` copies of one chapter's solution notebook (default: 4 of
 ``day1_lstm_tagger``, quick profile, as ``nlpcourse grade`` always runs). Each job count
-grades it from a fresh course directory through ``nlpcourse.instructor.autograde.grade``
+grades it from a fresh course directory through ``nlpcourse.grading.autograde.grade``
 with dispatch's thread pool; the CSVs of all runs must be identical. Per job count the
 table gives the wall time of the whole ``grade`` call (course build, executions, nbgrader's
 serial grading), the time of the execution phase alone, submissions per minute, the
@@ -31,10 +31,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, write_results  # noqa: E402
 
-from nlpcourse.instructor.autograde import grade  # noqa: E402
-from nlpcourse.instructor.dispatch import execution_runner  # noqa: E402
-from nlpcourse.instructor.sandbox import get_sandbox  # noqa: E402
-from nlpcourse.instructor.versions import generate_versions  # noqa: E402
+from nlpcourse.grading.autograde import grade  # noqa: E402
+from nlpcourse.grading.dispatch import execution_runner  # noqa: E402
+from nlpcourse.grading.sandbox import get_sandbox  # noqa: E402
+from nlpcourse.course.versions import generate_versions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASS_SUBMISSIONS = 300 * 5  # learners x chapters

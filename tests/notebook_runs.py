@@ -17,8 +17,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from nlpcourse.instructor import book_cache
-from nlpcourse.instructor.chapters import toc_pages
+from nlpcourse.book import book_cache
+from nlpcourse.course.chapters import toc_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"

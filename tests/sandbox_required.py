@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from nlpcourse.instructor import sandbox as sb
+from nlpcourse.grading import sandbox as sb
 
 OPTIONAL = "NLPCOURSE_SANDBOX_OPTIONAL"
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from nlpcourse.instructor import book_cache, results_page
-from nlpcourse.instructor.chapters import find_chapters
-from nlpcourse.instructor.chapters import toc_pages
-from nlpcourse.instructor.course_home import read_course_home
-from nlpcourse.instructor.edition import MODEL_ANSWER_TITLE, WITHHELD_CLASS, written_answer_count
-from nlpcourse.instructor.offline import LOCAL_MATHJAX
+from nlpcourse.book import book_cache, results_page
+from nlpcourse.course.chapters import find_chapters
+from nlpcourse.course.chapters import toc_pages
+from nlpcourse.course.home import read_course_home
+from nlpcourse.book.edition import MODEL_ANSWER_TITLE, WITHHELD_CLASS, written_answer_count
+from nlpcourse.book.offline import LOCAL_MATHJAX
 from notebook_runs import EXECUTION_CACHE, ROOT, execute, notebook_sources
 
 HTML = ROOT / "_build" / "html"

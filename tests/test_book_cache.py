@@ -1,6 +1,6 @@
 """The book's execution cache keeps one profile's executions and recognises a cached chapter."""
 
-from nlpcourse.instructor import book_cache
+from nlpcourse.book import book_cache
 
 CHAPTER = """---
 jupytext:

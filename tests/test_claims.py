@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from nlpcourse.instructor import full_executions
-from nlpcourse.instructor.chapters import chapter_names
-from nlpcourse.instructor.claims import Claim, ClaimError, claims_in, describe, glue_values, holds, parse
+from nlpcourse.book import full_executions
+from nlpcourse.course.chapters import chapter_names
+from nlpcourse.book.claims import Claim, ClaimError, claims_in, describe, glue_values, holds, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = chapter_names(ROOT / "book")
@@ -93,7 +93,7 @@ only_build_toc_files: true
 exclude_patterns: [_build, .jupyter_cache]
 execute: {execute_notebooks: force, timeout: 60}
 sphinx:
-  extra_extensions: [nlpcourse.instructor.claims]
+  extra_extensions: [nlpcourse.book.claims]
   config: {nb_execution_raise_on_error: true}
 """
 
@@ -136,7 +136,7 @@ def test_a_pushed_number_fails_the_full_build_and_not_the_quick_one(tmp_path):
 def test_student_and_solution_notebooks_show_a_claims_words_only():
     import nbformat
 
-    from nlpcourse.instructor.versions import normalize
+    from nlpcourse.course.versions import normalize
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
         "it is {claim}`wider than the lead|a - b > abs(c)`, and {claim}`one of them|x in (1, 2)`.")])

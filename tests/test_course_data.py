@@ -11,8 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nlpcourse.instructor import cli
-from nlpcourse.instructor.gradesheet import read_csv
+from nlpcourse import cli
+from nlpcourse.grading.gradesheet import read_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "book" / "fixture.md"

@@ -501,13 +501,3 @@ def test_imdb_corrupt_archive_leaves_nothing(online, imdb_archive, monkeypatch):
     with pytest.raises(data.DataError, match="corrupt.*run again"):
         data.load_imdb("test")
     assert files_under(online) == []
-
-
-def test_atomic_path_keeps_old_file_on_failure(tmp_path):
-    target = tmp_path / "out.txt"
-    target.write_text("old")
-    with pytest.raises(RuntimeError):
-        with _download.atomic_path(target) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("interrupted")
-    assert target.read_text() == "old" and files_under(tmp_path) == ["out.txt"]

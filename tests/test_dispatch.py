@@ -1,4 +1,4 @@
-"""Running many tasks at once (nlpcourse.instructor.dispatch) with a small picklable task.
+"""Running many tasks at once (nlpcourse.grading.dispatch) with a small picklable task.
 
 Grading through dispatch, end to end, is tested in test_grading.py; here a task is
 ``(name, seconds, folder)``: it notes its start in ``folder/starts.log``, sleeps, and answers.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from nlpcourse.instructor.dispatch import LOCAL, run_tasks
+from nlpcourse.grading.dispatch import LOCAL, run_tasks
 
 
 def work(task):
@@ -96,7 +96,7 @@ def test_a_killed_worker_fails_only_its_task_and_never_reruns_it(tmp_path):
 
 @pytest.mark.parametrize("flags", [["--jobs", "0"], ["--jobs", "2", "--scheduler", "tcp://127.0.0.1:8786"]])
 def test_grade_refuses_impossible_options_before_doing_anything(tmp_path, capsys, flags):
-    from nlpcourse.instructor import cli
+    from nlpcourse import cli
 
     (tmp_path / "submissions").mkdir()
     assert cli.main(["grade", str(tmp_path / "submissions"), "--out", str(tmp_path / "grades.csv"), *flags]) == 2

@@ -14,9 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nlpcourse.instructor import book_cache, full_executions
-from nlpcourse.instructor.chapters import chapter_names
-from nlpcourse.instructor.full_execution_note import add_note
+from nlpcourse.book import book_cache, full_executions
+from nlpcourse.course.chapters import chapter_names
+from nlpcourse.book.full_execution_note import add_note
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "book" / "fixture.md"
@@ -220,7 +220,7 @@ execute:
   cache: .jupyter_cache
   timeout: 60
 sphinx:
-  extra_extensions: [nlpcourse.instructor.full_execution_note]
+  extra_extensions: [nlpcourse.book.full_execution_note]
   config: {nb_execution_raise_on_error: true}
 """
 

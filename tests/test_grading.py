@@ -19,11 +19,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nlpcourse.instructor import cli
-from nlpcourse.instructor.gradesheet import read_csv
-from nlpcourse.instructor.chapters import find_chapters, read_chapter
-from nlpcourse.instructor.course_home import install_cell_source, read_course_home
-from nlpcourse.instructor.versions import claim_words, generate_versions
+from nlpcourse import cli
+from nlpcourse.grading.gradesheet import read_csv
+from nlpcourse.course.chapters import find_chapters, read_chapter
+from nlpcourse.course.home import install_cell_source, read_course_home
+from nlpcourse.course.versions import claim_words, generate_versions
 from sandbox_required import require_sandbox
 from test_exercise_points import ANY_HEADING, HEADING, claimed_points
 
@@ -551,7 +551,7 @@ TAMPERING = {
 }
 for _student in TAMPERING:
     HOSTILE[_student] = ("graded", {"fx-mean-hidden": 0}, [])
-# Tampering the grader's static screen reads in the learner's cell (instructor/screen.py): every
+# Tampering the grader's static screen reads in the learner's cell (grading/screen.py): every
 # graded cell after it is set aside for hand grading, whatever its judge would say.
 SCREENED = {"t-silent-traceback": "IPython shell object", "t-custom-exc": "IPython shell object",
             "t-builtins": "builtins", "t-math": "changes math.fsum,", "t-swallow": "nlpcourse.judging",
@@ -710,7 +710,7 @@ def test_submissions_are_never_modified(fixture_grades):
 
 
 def test_grades_csv_is_rebuilt_from_the_gradebook_without_executing(fixture_grades, tmp_path, monkeypatch):
-    from nlpcourse.instructor import execute
+    from nlpcourse.grading import execute
 
     def refuse(*args, **kwargs):
         raise AssertionError("`nlpcourse grades` executed a notebook")
@@ -904,9 +904,9 @@ def kill_dask_worker_running(marker: str, killed: list[int], deadline: float) ->
         for proc in me.children(recursive=True):
             try:
                 args = proc.cmdline()
-                if "nlpcourse.instructor.kernel_run" not in args:
+                if "nlpcourse.grading.kernel_run" not in args:
                     continue
-                notebook = Path(args[args.index("nlpcourse.instructor.kernel_run") + 1])
+                notebook = Path(args[args.index("nlpcourse.grading.kernel_run") + 1])
                 if marker not in notebook.read_text():
                     continue
                 worker = next(p for p in proc.parents() if "spawn_main" in " ".join(p.cmdline()))

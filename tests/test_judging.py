@@ -1,4 +1,4 @@
-"""Graded tests decided outside the learner's kernel (nlpcourse.judging, nlpcourse.instructor.judge).
+"""Graded tests decided outside the learner's kernel (nlpcourse.judging, nlpcourse.grading.judge).
 
 The hostile gradings (learners who patch the kernel so that a test decided inside it would
 pass) are in tests/test_grading.py (TAMPERING); here: the data hand-over, the judge the grader
@@ -14,8 +14,8 @@ import pytest
 import torch
 from nbformat.v4 import new_output
 
-from nlpcourse.instructor.chapters import find_chapters, read_chapter
-from nlpcourse.instructor.judge import judge_source, verdict
+from nlpcourse.course.chapters import find_chapters, read_chapter
+from nlpcourse.grading.judge import judge_source, verdict
 from nlpcourse.judging import MIME, from_data, to_data
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -30,8 +30,8 @@ import nbformat
 import pytest
 import yaml
 
-from nlpcourse.instructor.chapters import find_chapters, read_chapter
-from nlpcourse.instructor.course_home import (
+from nlpcourse.course.chapters import find_chapters, read_chapter
+from nlpcourse.course.home import (
     INSTALL_FROM_ENV,
     PLACEHOLDER_OWNER,
     CourseHome,
@@ -84,7 +84,7 @@ def render_like_myst(text: str, home: CourseHome, chapters: list[str]) -> str:
 def generate_versions(root: Path, labs: Path, solutions: Path) -> None:
     """What `nlpcourse assignments` runs to write labs/ and solutions/ (the instructor's versions module)."""
     try:
-        from nlpcourse.instructor import versions
+        from nlpcourse.course import versions
     except ImportError:  # before the instructor package took it over
         from nlpcourse import versions
     versions.generate_versions(root / "book", labs, solutions)
@@ -325,7 +325,7 @@ def test_requirements_pin_every_declared_dependency_and_stay_sorted():
               for block in (ROOT / "requirements.txt").read_text().split("\n\n")]
     assert all(group == sorted(group) for group in groups), "requirements.txt: keep each group sorted"
     assert PYPROJECT["requires-python"] == ">=3.11"
-    assert PYPROJECT["scripts"]["nlpcourse"] == "nlpcourse.instructor.cli:main"
+    assert PYPROJECT["scripts"]["nlpcourse"] == "nlpcourse.cli:main"
 
 
 @functools.cache
@@ -517,16 +517,17 @@ def outside_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.mark.slow  # ~4 min on 2 shared cores: a venv with torch and the wheel's [grade] extra, then one grading
-@pytest.mark.skipif(importlib.util.find_spec("nlpcourse.instructor.cli") is None,
-                    reason="nlpcourse.instructor.cli arrives with the instructor rework")
+@pytest.mark.skipif(importlib.util.find_spec("nlpcourse.cli") is None,
+                    reason="nlpcourse.cli arrives with the instructor rework")
 def test_the_grade_extra_runs_the_instructor_commands(tmp_path):
-    from nlpcourse.instructor.gradesheet import read_csv
+    from nlpcourse.grading.gradesheet import read_csv
 
     wheel = build_wheel(tmp_path)
     torch_version = importlib.metadata.version("torch").split("+")[0]
     python = fresh_venv(tmp_path, f"torch=={torch_version}", f"{wheel}[grade]")
-    modules = sorted(f"nlpcourse.instructor.{p.stem}" for p in (ROOT / "src" / "nlpcourse" / "instructor").glob("*.py")
-                     if p.stem != "__init__")
+    modules = ["nlpcourse.cli"] + sorted(
+        ".".join(p.relative_to(ROOT / "src").with_suffix("").parts) for package in ("book", "course", "grading")
+        for p in (ROOT / "src" / "nlpcourse" / package).rglob("*.py") if p.stem != "__init__")
     imported = subprocess.run([str(python), "-c", "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)",
                                *modules], cwd=tmp_path, env=outside_env(), capture_output=True, text=True, timeout=300)
     assert imported.returncode == 0, f"[grade] misses a module the instructor commands import:\n{imported.stderr[-3000:]}"

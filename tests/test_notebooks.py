@@ -2,7 +2,7 @@
 
 import pytest
 
-from nlpcourse.instructor.chapters import chapter_names
+from nlpcourse.course.chapters import chapter_names
 from notebook_runs import BOOK, NOTEBOOK_HEADER, notebook_sources, execute
 
 SOURCES = notebook_sources()

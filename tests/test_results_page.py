@@ -2,8 +2,8 @@
 
 import pytest
 
-from nlpcourse.instructor import results_page
-from nlpcourse.instructor.edition import student_source
+from nlpcourse.book import results_page
+from nlpcourse.book.edition import student_source
 from notebook_runs import ROOT
 
 RECORD = {"chapter": "imdb", "test_accuracy": 0.88376, "baseline_test_accuracy": 0.50008, "epochs": 8,

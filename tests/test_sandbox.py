@@ -1,4 +1,4 @@
-"""The grading sandbox (nlpcourse.instructor.sandbox): what learner code can and cannot see or do.
+"""The grading sandbox (nlpcourse.grading.sandbox): what learner code can and cannot see or do.
 
 Unit tests run small Python commands through the bubblewrap backend (where bwrap cannot run they
 fail, or skip when NLPCOURSE_SANDBOX_OPTIONAL=1: tests/sandbox_required.py); the container backend is tested at the level of the command it builds (no container
@@ -25,12 +25,12 @@ import pytest
 from sandbox_required import require_sandbox
 from test_grading import FIXTURE_BOOK, cell_by_id, save
 
-from nlpcourse.instructor import cli
-from nlpcourse.instructor import sandbox as sb
-from nlpcourse.instructor.sandbox_bwrap import Bubblewrap
-from nlpcourse.instructor.sandbox_container import DOCKERFILE, Container
-from nlpcourse.instructor.gradesheet import read_csv
-from nlpcourse.instructor.versions import generate_versions
+from nlpcourse import cli
+from nlpcourse.grading import sandbox as sb
+from nlpcourse.grading.sandbox.bwrap import Bubblewrap
+from nlpcourse.grading.sandbox.container import DOCKERFILE, Container
+from nlpcourse.grading.gradesheet import read_csv
+from nlpcourse.course.versions import generate_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "honest-learner-private-7f3a9c"  # in every honest notebook; no attacker may get to see it
@@ -205,7 +205,7 @@ def test_none_only_by_name_and_with_a_warning():
 
 
 def test_none_warns_in_the_run_log():
-    from nlpcourse.instructor.execute import ExecutionTask, execute_notebook
+    from nlpcourse.grading.execute import ExecutionTask, execute_notebook
 
     notebook = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")]))
     outcome = execute_notebook(ExecutionTask("x/none", notebook, 30, 120, sandbox="none"))
@@ -234,7 +234,7 @@ def test_container_command_isolates_like_bwrap(tmp_path, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()
     docker = Container("docker")
-    argv = [sys.executable, "-m", "nlpcourse.instructor.kernel_run", str(work / "in.ipynb"), str(work / "out.ipynb")]
+    argv = [sys.executable, "-m", "nlpcourse.grading.kernel_run", str(work / "in.ipynb"), str(work / "out.ipynb")]
     cmd = docker.command(argv, work, os.environ, sb.Limits(memory_bytes=1 << 30, processes=64), (2_000_000_123,) * 2, "box")
     text = " ".join(cmd)
     for flag in ("--network none", "--memory=1073741824", "--memory-swap=1073741824", "--pids-limit=64", "--cpus=1",
@@ -270,8 +270,8 @@ def test_bwrap_command_binds_exactly_the_needed_paths(tmp_path, monkeypatch):
 NON_ROOT_CHECK = """
 import os, subprocess, sys, tempfile
 from pathlib import Path
-from nlpcourse.instructor import sandbox as sb
-from nlpcourse.instructor.sandbox_bwrap import Bubblewrap
+from nlpcourse.grading import sandbox as sb
+from nlpcourse.grading.sandbox.bwrap import Bubblewrap
 bomb = "import os\\nn = 0\\nwhile n < 1000:\\n    try:\\n        pid = os.fork()\\n    except OSError:\\n        break\\n    if pid == 0:\\n        os.pause()\\n    n += 1\\nprint('children', n, os.getuid())"
 with tempfile.TemporaryDirectory() as tmp:
     with Bubblewrap().wrap([sys.executable, "-c", bomb], Path(tmp), {}, sb.Limits(processes=20)) as w:

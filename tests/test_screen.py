@@ -1,4 +1,4 @@
-"""The grader's static screen (nlpcourse.instructor.screen): what in a learner's own cells sets
+"""The grader's static screen (nlpcourse.grading.screen): what in a learner's own cells sets
 graded tests aside for hand grading, and that no honest learner is ever set aside."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import copy
 import nbformat
 import pytest
 
-from nlpcourse.instructor.chapters import find_chapters
-from nlpcourse.instructor.course import build_course
-from nlpcourse.instructor.course_home import read_course_home
-from nlpcourse.instructor.screen import screen_cells, screen_source, set_aside
-from nlpcourse.instructor.versions import generate_versions
+from nlpcourse.course.chapters import find_chapters
+from nlpcourse.course.directory import build_course
+from nlpcourse.course.home import read_course_home
+from nlpcourse.grading.screen import screen_cells, screen_source, set_aside
+from nlpcourse.course.versions import generate_versions
 from test_grading import BOOK, FIXTURE_BOOK, ROOT, cell_by_id, meta
 
 # What a chapter's notebook has imported by the time a learner's cell runs.

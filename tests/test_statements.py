@@ -20,7 +20,7 @@ import jupytext
 import nbformat
 import pytest
 
-from nlpcourse.instructor.chapters import find_chapters
+from nlpcourse.course.chapters import find_chapters
 from test_exercise_points import HEADING
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nlpcourse.instructor import cli
+from nlpcourse import cli
 from sandbox_required import require_sandbox
 
 ROOT = Path(__file__).resolve().parents[1]

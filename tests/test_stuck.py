@@ -17,12 +17,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from nlpcourse import stuck
-from nlpcourse.instructor import cli
-from nlpcourse.instructor.chapters import read_chapter
-from nlpcourse.instructor.course_home import install_cell_source, read_course_home
-from nlpcourse.instructor.gradesheet import read_csv
-from nlpcourse.instructor.versions import FALLBACK_TAG, exercise_names, generate_versions, stub_functions
+from nlpcourse import config, stuck
+from nlpcourse import cli
+from nlpcourse.course.chapters import read_chapter
+from nlpcourse.course.home import install_cell_source, read_course_home
+from nlpcourse.grading.gradesheet import read_csv
+from nlpcourse.course.versions import FALLBACK_TAG, exercise_names, generate_versions, stub_functions
 from notebook_runs import ROOT
 
 CHAPTER = "day1_lstm_tagger"
@@ -46,7 +46,7 @@ def reference_forward(self, x):
 
 @pytest.fixture
 def learner(monkeypatch):
-    for name in stuck.GRADING_ENV:
+    for name in config.GRADING_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(stuck, "_announced", set())
     return {}
@@ -76,7 +76,7 @@ def test_a_method_falls_back_and_a_solved_one_is_the_learners(learner):
     assert learner["solved"](1) == 2
 
 
-@pytest.mark.parametrize("variable", stuck.GRADING_ENV)
+@pytest.mark.parametrize("variable", config.GRADING_ENV)
 def test_grading_never_falls_back(learner, monkeypatch, variable):
     learner["double"] = unsolved("Exercise 1 (double)", "operator.neg")
     stuck.fall_back("double", "operator.neg", "Exercise 1 (double)", learner)
@@ -148,7 +148,7 @@ def synthetic(reference: str | None, stub_body: str = "    raise NotImplementedE
 
 
 def test_the_student_version_of_a_small_chapter():
-    from nlpcourse.instructor.versions import student_version
+    from nlpcourse.course.versions import student_version
 
     release, chapter = synthetic("operator.neg")
     student = student_version(release, chapter)
@@ -168,7 +168,7 @@ def test_the_student_version_of_a_small_chapter():
 
 
 def test_the_stubs_of_one_class_fall_back_on_a_class_method_by_method():
-    from nlpcourse.instructor.versions import fallback_cell
+    from nlpcourse.course.versions import fallback_cell
 
     source = fallback_cell("ex-data", "Exercise 4 (a Dataset)", "pkg.Reference", ["Data.__init__", "Data.__len__"]).source
     assert "stuck.fall_back('Data.__init__', 'pkg.Reference.__init__'," in source
@@ -238,7 +238,7 @@ def test_a_stuck_learner_runs_the_whole_chapter_and_grading_counts_only_their_co
         monkeypatch.setenv("NLPCOURSE_DATA", str(DATA))
     monkeypatch.setenv("NLPCOURSE_PROFILE", "quick")
     monkeypatch.setenv("NLPCOURSE_PROGRESS", "0")
-    for name in stuck.GRADING_ENV:
+    for name in config.GRADING_ENV:
         monkeypatch.delenv(name, raising=False)
     lab = nbformat.read(day1_versions / "labs" / f"{CHAPTER}.ipynb", as_version=4)
     solution = nbformat.read(day1_versions / "solutions" / f"{CHAPTER}.ipynb", as_version=4)

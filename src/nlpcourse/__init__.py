@@ -6,8 +6,9 @@ length-aware LSTMs), `training` (fit/evaluate), `models` (the IMDB lab's GloVe B
 the assignments after the exercises that build it), `plots`, `report` (glue and results),
 `exercise_checks` (hidden tests run an exercise with its ready-made twins switched off) and
 `stuck` with `references` (a learner stuck on an exercise goes on with the course's reference).
-The instructor's side (student/solution versions, the nbgrader course, autograding, the
-book's execution cache) is the subpackage `instructor`; no chapter imports it.
+The instructor's side is in three subpackages by flow, `course` (chapters, student/solution
+versions, the nbgrader course), `grading` (submissions, sandboxed execution, autograding) and
+`book` (the book's build), and the `nlpcourse` command (`cli`); no chapter imports them.
 """
 
 import warnings as _warnings

@@ -1,33 +1,30 @@
-"""Plumbing for `nlpcourse.data`: where files live, checksums, atomic writes, downloads.
+"""Plumbing for `nlpcourse.data`: where files live, checksums, downloads.
 
 Two places hold data. The *mirror* (``NLPCOURSE_DATA``) is a read-only copy of the data sets
 for machines without internet; when it is set, nothing here touches the network. The
 *cache* (``NLPCOURSE_CACHE``, default: the user's cache folder) holds downloads and
-everything built from them. Every file in the cache is written to a temporary name in the
-same folder and then renamed (`os.replace`), so an interrupted run never leaves a partial
-file that a later run would trust.
+everything built from them. Every file in the cache is written with
+`nlpcourse.atomic.atomic_path`, so an interrupted run never leaves a partial file that a
+later run would trust.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import pickle
-import secrets
-import shutil
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
+from platformdirs import user_cache_dir
 from tqdm import tqdm
 
-from .config import progress_bars
+from . import config
+from .atomic import atomic_path
+from .config import MIRROR_ENV, progress_bars
 
 T = TypeVar("T")
-MIRROR_ENV = "NLPCOURSE_DATA"
-CACHE_ENV = "NLPCOURSE_CACHE"
 
 # sha256 of the mirror's files, from its README (data/README.md).
 MIRROR_SHA256 = {
@@ -58,28 +55,23 @@ _PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the repository, for an ed
 
 def cache_dir() -> Path:
     """The cache folder (``$NLPCOURSE_CACHE``, else the user's cache dir), created if needed."""
-    root = os.environ.get(CACHE_ENV)
+    root = config.cache_folder()
     if root:
         path = Path(root).expanduser().resolve()
     else:
-        try:
-            from platformdirs import user_cache_dir
-        except ImportError:  # platformdirs is nearly always there (jupyter needs it)
-            base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-            path = Path(base) / "nlpcourse"
-        else:
-            path = Path(user_cache_dir("nlpcourse", appauthor=False))
+        path = Path(user_cache_dir("nlpcourse", appauthor=False))
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def mirror_dir() -> Path | None:
-    """The offline mirror named by ``$NLPCOURSE_DATA``, or None when it is not set.
+def mirror_dir(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The offline mirror named by ``$NLPCOURSE_DATA`` (of ``environ``, default: this process's),
+    or None when it is not set.
 
     A relative path is taken from the current folder, or else from the project root (the
     book runs notebooks from ``book/``, where CI's ``../shared/data`` would miss).
     """
-    value = os.environ.get(MIRROR_ENV)
+    value = config.data_mirror(environ)
     if not value:
         return None
     path = Path(value).expanduser()
@@ -134,7 +126,7 @@ def _verify_once(path: Path, expected: str) -> None:
     _VERIFIED.add(key)
 
 
-# --- checksums and atomic writes -----------------------------------------------------------
+# --- checksums ------------------------------------------------------------------------
 
 
 def file_hash(path: Path, algorithm: str = "sha256") -> str:
@@ -146,48 +138,13 @@ def file_hash(path: Path, algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def _temp_name(dest: Path) -> Path:
-    """A fresh hidden name next to ``dest``, unique per process and call."""
-    return dest.with_name(f".{dest.name}.{os.getpid()}.{secrets.token_hex(4)}.part")
-
-
-@contextlib.contextmanager
-def atomic_path(dest: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``dest``; rename it to ``dest`` only if the block succeeds."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_name(dest)
-    try:
-        yield tmp
-        os.replace(tmp, dest)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-
-
-@contextlib.contextmanager
-def atomic_dir(dest: Path) -> Iterator[Path]:
-    """Like `atomic_path`, for a folder: fill the yielded temporary folder, then it becomes ``dest``."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_name(dest)
-    tmp.mkdir()
-    try:
-        yield tmp
-        try:
-            os.replace(tmp, dest)
-        except OSError:  # another process built it first: keep theirs
-            if not dest.is_dir():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def cached_pickle(path: Path, build: Callable[[], T]) -> T:
     """``build()``'s result, pickled at ``path`` the first time and read back afterwards."""
     if path.exists():
         try:
             with open(path, "rb") as handle:
                 return pickle.load(handle)
-        except Exception:  # unreadable (e.g. written by another library version): rebuild
+        except Exception:  # noqa: BLE001 (unreadable, e.g. written by another library version: rebuild)
             pass
     value = build()
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:

@@ -1,14 +1,37 @@
-"""Profiles, seeding and device choice: the settings every chapter starts from."""
+"""Profiles, seeding and device choice: the settings every chapter starts from.
+
+Every environment variable the package reads is read here, and only here:
+
+- ``NLPCOURSE_PROFILE`` (``full`` | ``quick``): :func:`profile`;
+- ``NLPCOURSE_DEVICE`` (e.g. ``cpu``): :func:`device`;
+- ``NLPCOURSE_PROGRESS`` (``0``: no progress bars): :func:`progress_bars`;
+- ``NLPCOURSE_DATA`` (the offline data mirror) and ``NLPCOURSE_CACHE`` (the cache folder):
+  :func:`data_mirror`, :func:`cache_folder`;
+- ``NLPCOURSE_RESULTS`` (where chapters record their headline numbers): :func:`results_folder`;
+- ``NLPCOURSE_GRADING`` (and nbgrader's ``NBGRADER_EXECUTION``): :func:`grading_run`;
+- ``NLPCOURSE_EDITION`` (``full`` | ``student``) and ``NLPCOURSE_OFFLINE`` (``1``): the book
+  build's :func:`book_edition` and :func:`offline_build`.
+
+(``NLPCOURSE_INSTALL_FROM`` is read by the install cell of each notebook, before this package
+is installed: see ``nlpcourse.course.course_home``.)
+"""
 
 from __future__ import annotations
 
 import os
 import random
+from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import torch
 
 PROFILES = ("full", "quick")
+MIRROR_ENV = "NLPCOURSE_DATA"
+CACHE_ENV = "NLPCOURSE_CACHE"
+EDITION_ENV = "NLPCOURSE_EDITION"
+#: The variables that say a grader is running the notebook.
+GRADING_ENV = ("NBGRADER_EXECUTION", "NLPCOURSE_GRADING")
 
 
 _default_announced = False
@@ -82,3 +105,36 @@ def device() -> torch.device:
     if forced:
         return torch.device(forced)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def data_mirror(environ: Mapping[str, str] | None = None) -> str | None:
+    """``NLPCOURSE_DATA`` as given (of ``environ``, default: this process's), None when unset: the
+    offline data mirror, which ``nlpcourse._download.mirror_dir`` resolves."""
+    return (os.environ if environ is None else environ).get(MIRROR_ENV) or None
+
+
+def cache_folder() -> str | None:
+    """``NLPCOURSE_CACHE`` as given, None when unset (the loaders then use the user's cache folder)."""
+    return os.environ.get(CACHE_ENV) or None
+
+
+def results_folder() -> Path | None:
+    """``NLPCOURSE_RESULTS``: where chapters record their headline numbers; None when unset (a
+    learner's run records nothing)."""
+    folder = os.environ.get("NLPCOURSE_RESULTS")
+    return Path(folder) if folder else None
+
+
+def grading_run() -> bool:
+    """Whether a grader runs this process (``NLPCOURSE_GRADING`` or nbgrader's ``NBGRADER_EXECUTION`` set)."""
+    return any(os.environ.get(name) for name in GRADING_ENV)
+
+
+def book_edition() -> str:
+    """``NLPCOURSE_EDITION``: the book edition to build (``full`` unless set; the book checks the name)."""
+    return os.environ.get(EDITION_ENV, "full")
+
+
+def offline_build() -> bool:
+    """Whether ``NLPCOURSE_OFFLINE`` asks for a book that displays without internet (1, true, yes)."""
+    return os.environ.get("NLPCOURSE_OFFLINE", "").strip().lower() in {"1", "true", "yes"}

@@ -4,7 +4,8 @@ With ``NLPCOURSE_DATA`` set, every loader reads only that offline mirror (layout
 ``../shared/data``) and never touches the network. Without it, loaders download from the
 original sources into the cache folder (``NLPCOURSE_CACHE``, default: the user's cache dir)
 with a progress bar and a checksum check. Whatever is slow to rebuild is cached, so a
-second call is fast. Plumbing (paths, checksums, atomic writes) lives in `_download`.
+second call is fast. Plumbing (paths, checksums, downloads) lives in `_download`, atomic writes
+in `atomic`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
-import os
 import pickle
 import re
 import tarfile
@@ -23,19 +23,18 @@ from pathlib import Path
 
 import numpy as np
 
+from . import config
 from ._download import (
-    CACHE_ENV,
-    MIRROR_ENV,
     ChecksumError,
     DataError,
-    atomic_dir,
-    atomic_path,
     cache_dir,
     cached_pickle,
     download,
     mirror_dir,
     mirror_file,
 )
+from .atomic import atomic_dir, atomic_path
+from .config import MIRROR_ENV
 
 __all__ = [
     "load_imdb", "load_newsgroups", "load_treebank", "load_glove", "ensure_nltk", "cache_dir",
@@ -194,11 +193,9 @@ def load_newsgroups(subset: str = "train", remove: Iterable[str] = _REMOVABLE, *
 
 
 def _newsgroups_cache_path(data_home: Path) -> Path:
-    """Where `fetch_20newsgroups` looks for its cache (``20news-bydate_py3.pkz`` today)."""
-    from sklearn.datasets._base import _pkl_filepath
-    from sklearn.datasets._twenty_newsgroups import CACHE_NAME
-
-    return Path(_pkl_filepath(str(data_home), CACHE_NAME))
+    """Where `fetch_20newsgroups` looks for its cache: the file name it has read since scikit-learn
+    0.20 (it is no public setting; the offline and download tests load through it)."""
+    return data_home / "20news-bydate_py3.pkz"
 
 
 def _download_newsgroups(data_home: Path) -> None:
@@ -272,7 +269,7 @@ def ensure_nltk(*packages: str) -> Path:
     import nltk
 
     packages = packages or ("punkt_tab",)
-    key = (os.environ.get(MIRROR_ENV), os.environ.get(CACHE_ENV), packages)
+    key = (config.data_mirror(), config.cache_folder(), packages)
     ready = _NLTK_READY.get(key)
     if ready is not None and nltk.data.path and nltk.data.path[0] == str(ready):
         return ready
@@ -306,7 +303,7 @@ def _nltk_download(nltk, package: str, resource: str, root: Path) -> None:
         pass
     try:
         ok = nltk.download(package, download_dir=str(root), quiet=True, raise_on_error=True)
-    except Exception as error:  # nltk raises ValueError, URLError, zipfile errors ...
+    except Exception as error:  # noqa: BLE001 (nltk raises ValueError, URLError, zipfile errors ...)
         ok, cause = False, error
     else:
         cause = None

@@ -4,7 +4,7 @@ A graded test cell runs in the learner's kernel, after the learner's own cells, 
 changed anything there (``torch.allclose``, builtins, the traceback printer, ``sys.exit``).
 So the cell does not decide. It hands what the learner's code *returned* to the grader as
 plain data, and the grader runs the cell's ``judge`` function on that data in its own process
-(:mod:`nlpcourse.instructor.judge`)::
+(:mod:`nlpcourse.grading.judge`)::
 
     def judge(seen):          # run again by the grader, outside the learner's kernel
         torch.manual_seed(3)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import numpy as np
 import torch
 
 from . import config
+from .atomic import atomic_path
 
 
 def _plain(value: Any) -> Any:
@@ -60,15 +60,13 @@ def record_result(chapter: str, **metrics: Any) -> Path | None:
     Does nothing when ``NLPCOURSE_RESULTS`` is unset, so a learner's run writes no files.
     Profile, date and commit are added so the results page can say where a number came from.
     """
-    folder = os.environ.get("NLPCOURSE_RESULTS")
-    if not folder:
+    folder = config.results_folder()
+    if folder is None:
         return None
     metrics = {name: _plain(value) for name, value in metrics.items()}
     record = {"chapter": chapter, "profile": config.profile(),
               "date": datetime.date.today().isoformat(), "commit": _commit(), **metrics}
-    path = Path(folder) / config.profile() / f"{chapter}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
-    tmp.replace(path)
+    path = folder / config.profile() / f"{chapter}.json"
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
     return path

@@ -20,8 +20,8 @@ from pathlib import Path
 import nbformat
 
 from .chapters import find_chapters, read_chapter
-from .feedback import FEEDBACK_PREPROCESSORS
-from .course_home import CourseHome, chapter_extras, install_cell_source, read_course_home, render_notebook_links
+from nlpcourse.grading.feedback import FEEDBACK_PREPROCESSORS
+from .home import CourseHome, chapter_extras, install_cell_source, read_course_home, render_notebook_links
 from .versions import normalize, notebook_bytes, write_if_changed
 
 DEFAULT_COURSE_ID = "pytorch-nlp"
@@ -150,7 +150,7 @@ def build_course(
         chapter = read_chapter(path)
         source = render_notebook_links(chapter, home)
         # the chapter's own install cell, extras included: exactly the one labs/ hands out, so
-        # the grader's screen knows it as the course's own (instructor/screen.py)
+        # the grader's screen knows it as the course's own (grading/screen.py)
         source.cells.insert(0, nbformat.v4.new_code_cell(install_cell_source(home, chapter_extras(chapter))))
         write_source(course_dir, name, notebook_bytes(normalize(source)), replace_edited)
         outcome = api.generate_assignment(name, force=True, create=True)

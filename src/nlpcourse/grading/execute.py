@@ -2,9 +2,9 @@
 
 :func:`execute_notebook` takes an :class:`ExecutionTask` (notebook JSON text in) and returns an
 :class:`ExecutionOutcome` (executed notebook JSON text, or why there is none). The child is
-``python -m nlpcourse.instructor.kernel_run IN OUT --timeout N`` (nbgrader's Execute: a fresh
+``python -m nlpcourse.grading.kernel_run IN OUT --timeout N`` (nbgrader's Execute: a fresh
 kernel, a per-cell limit) started in a private temporary folder with the grading environment
-set for it alone, inside the sandbox the task names (:mod:`.sandbox`; what comes back is read
+set for it alone, inside the sandbox the task names (:mod:`nlpcourse.grading.sandbox`; what comes back is read
 as data, never through a link the child planted). Past the wall-clock limit the whole process
 tree is killed. Nothing the
 notebook does makes this function raise. Both dataclasses are small and picklable, so a
@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .sandbox import Limits, SandboxUnavailable, get_sandbox, read_back
+from nlpcourse.grading.sandbox import Limits, SandboxUnavailable, get_sandbox, read_back
 
 # Quick profile; no progress bars: nbgrader scores a test cell that writes to stderr 0.
 GRADING_ENV = {"NLPCOURSE_PROFILE": "quick", "NLPCOURSE_PROGRESS": "0", "NBGRADER_EXECUTION": "autograde",
@@ -57,7 +57,7 @@ class ExecutionOutcome:
 
 def child_command(input_path: Path, output_path: Path, cell_timeout: int) -> list[str]:
     """The command that executes one notebook (a sandbox wraps this)."""
-    return [sys.executable, "-m", "nlpcourse.instructor.kernel_run", str(input_path), str(output_path),
+    return [sys.executable, "-m", "nlpcourse.grading.kernel_run", str(input_path), str(output_path),
             "--timeout", str(cell_timeout)]
 
 

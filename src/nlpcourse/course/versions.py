@@ -1,7 +1,7 @@
 """Student and solution versions of the chapters, generated from the one source in ``book/``.
 
 A chapter is a MyST notebook with nbgrader markup in its cell options (see CONTRIBUTING.md).
-Every chapter goes through a temporary nbgrader course directory (:mod:`.course`), then:
+Every chapter goes through a temporary nbgrader course directory (:mod:`.directory`), then:
 
 - ``labs/<chapter>.ipynb``: nbgrader's student version (solutions replaced by stubs, hidden
   tests dropped, outputs cleared), made for a learner who may get stuck (:func:`student_version`):
@@ -13,8 +13,8 @@ Every chapter goes through a temporary nbgrader course directory (:mod:`.course`
   visible tests, never the hidden tests.
 
 Both start with the cell that installs ``nlpcourse`` on Colab or Binder (with the optional
-dependencies the chapter needs, :func:`.course_home.chapter_extras`), and their links come
-from the course's home (:mod:`.course_home`). Regenerating gives
+dependencies the chapter needs, :func:`.home.chapter_extras`), and their links come
+from the course's home (:mod:`.home`). Regenerating gives
 byte-identical files: jupytext draws a new random cell ``id`` at each conversion, so ids are
 rebuilt from the ``grade_id`` (or the cell's position), and volatile metadata is dropped.
 """
@@ -275,8 +275,8 @@ def generate_versions(
     if repo_config is None and (root / "nbgrader_config.py").exists():
         repo_config = root / "nbgrader_config.py"
     from .chapters import find_chapters, read_chapter
-    from .course import build_course  # the course imports this module's normalising helpers
-    from .course_home import chapter_extras, install_cell_source, read_course_home
+    from .directory import build_course  # the course imports this module's normalising helpers
+    from .home import chapter_extras, install_cell_source, read_course_home
 
     chapters = find_chapters(book_dir)
     written = []

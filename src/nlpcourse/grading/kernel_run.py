@@ -1,9 +1,9 @@
-"""The execution child: ``python -m nlpcourse.instructor.kernel_run IN OUT --timeout N``.
+"""The execution child: ``python -m nlpcourse.grading.kernel_run IN OUT --timeout N``.
 
 Executes notebook IN with nbgrader's own Execute preprocessor (a fresh kernel, errors kept as
 outputs, a cell past N seconds interrupted) and writes the executed notebook to OUT. Exits
 non-zero, with the traceback on stderr, when nbgrader gives up (the kernel died, an interrupt
-was ignored). See :mod:`nlpcourse.instructor.execute`.
+was ignored). See :mod:`nlpcourse.grading.execute`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from nbgrader.preprocessors import Execute
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m nlpcourse.instructor.kernel_run", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m nlpcourse.grading.kernel_run", description=__doc__)
     parser.add_argument("input", type=Path)
     parser.add_argument("output", type=Path)
     parser.add_argument("--timeout", type=int, required=True, help="per-cell limit in seconds")

@@ -11,7 +11,7 @@ submission that cannot be executed (no sandbox here, a dead kernel, past the lim
 nbgrader's autograde of that submission with the reason.
 
 Settings (``nbgrader_config.py``): ``c.Execute.timeout`` (per cell, as for Execute),
-``c.SandboxedExecute.sandbox`` (a name of :data:`.sandbox.NAMES`, default ``auto``) and
+``c.SandboxedExecute.sandbox`` (a name of :data:`nlpcourse.grading.sandbox.NAMES`, default ``auto``) and
 ``c.SandboxedExecute.wall_timeout`` (seconds for the whole notebook).
 """
 
@@ -27,7 +27,7 @@ from .execute import STUDENT_TIMEOUT_S, ExecutionTask, execute_notebook
 class SandboxedExecute(Execute):
     """Execute the notebook in the grading sandbox (a child process) and take its outputs."""
 
-    sandbox = Unicode("auto", help="the sandbox learner code runs in (nlpcourse.instructor.sandbox.NAMES)"
+    sandbox = Unicode("auto", help="the sandbox learner code runs in (nlpcourse.grading.sandbox.NAMES)"
                       ).tag(config=True)
     wall_timeout = Float(STUDENT_TIMEOUT_S, help="seconds for the whole notebook").tag(config=True)
 

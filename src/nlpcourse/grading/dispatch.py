@@ -1,7 +1,7 @@
 """Run many execution tasks at once: a pool of threads on this machine, or a Dask cluster.
 
 Every task is independent: ``fn(task) -> outcome`` executes one submission (see
-:func:`nlpcourse.instructor.execute.execute_notebook`: its own child process, its own
+:func:`nlpcourse.grading.execute.execute_notebook`: its own child process, its own
 wall-clock limit, never raises for anything the notebook does). This module only decides
 where each call runs and gives the outcomes back **in the order of the tasks**, so nothing
 downstream depends on the schedule.

@@ -1,4 +1,4 @@
-"""The container backend of :mod:`.sandbox`: Docker or Podman, for machines without bubblewrap.
+"""The container backend of :mod:`nlpcourse.grading.sandbox`: Docker or Podman, for machines without bubblewrap.
 
 One container per submission from the image ``docker/grader.Dockerfile`` builds from the
 course's pinned requirements: no network, bounded memory, processes and CPUs, a read-only root,
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Mapping
 
-from .sandbox import PRIVATE_TMP, Limits, Sandbox, Wrapped, child_env, child_uid, data_mirror, package_dir
+from . import PRIVATE_TMP, Limits, Sandbox, Wrapped, child_env, child_uid, data_mirror, package_dir
 
 DOCKERFILE = "docker/grader.Dockerfile"
 

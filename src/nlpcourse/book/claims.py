@@ -110,7 +110,7 @@ def describe(claim: Claim, values: dict[str, Any]) -> str:
 def published_profile(app) -> str:
     """The profile whose outputs this build publishes: the execution cache's, else ``NLPCOURSE_PROFILE``."""
     from nlpcourse import config
-    from nlpcourse.instructor.full_execution_note import published_profile as cache_profile
+    from nlpcourse.book.full_execution_note import published_profile as cache_profile
 
     return cache_profile(Path(app.config.nb_execution_cache_path or ".jupyter_cache")) or config.profile()
 

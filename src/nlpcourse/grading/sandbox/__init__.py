@@ -1,11 +1,11 @@
 """Sandboxes for the untrusted side of grading: the command that executes a learner's notebook.
 
-A backend wraps a command (``python -m nlpcourse.instructor.kernel_run IN OUT ...``) so that it
+A backend wraps a command (``python -m nlpcourse.grading.kernel_run IN OUT ...``) so that it
 sees only its private working folder (read-write), the Python environment and the data mirror
 (read-only) and a private ``/tmp``; no network, no course directory, gradebook, other
 submissions or home folder; memory, processes and CPU time bounded.
 
-* ``bwrap`` (default on Linux; :mod:`.sandbox_bwrap`): bubblewrap namespaces. Paths are bound at their own place, so
+* ``bwrap`` (default on Linux; :mod:`.bwrap`): bubblewrap namespaces. Paths are bound at their own place, so
   the command's arguments stay valid. Limits are rlimits set inside the sandbox by ``prlimit``
   (util-linux): address space per process, processes, CPU seconds, file size. Run as root,
   bwrap keeps no user namespace and the child drops to a fresh unprivileged uid with
@@ -14,7 +14,7 @@ submissions or home folder; memory, processes and CPU time bounded.
   another user, bwrap maps that user into a new user namespace, where the count is per
   namespace. cgroups are not used: they are often read-only (containers, CI) and need a
   delegated subtree.
-* ``docker`` / ``podman`` (:mod:`.sandbox_container`): one container per submission from the image built by
+* ``docker`` / ``podman`` (:mod:`.container`): one container per submission from the image built by
   ``docker/grader.Dockerfile`` (the course's pinned requirements), ``--network none``,
   ``--memory``, ``--pids-limit``, ``--cpus``, a read-only root.
 * ``none``: the command unchanged, only when asked for by name; it carries a warning.
@@ -101,7 +101,7 @@ def python_paths() -> list[Path]:
 
 def package_dir() -> Path:
     """The ``nlpcourse`` package folder (only it, not the repository around it)."""
-    return Path(__file__).resolve().parents[1]
+    return Path(__file__).resolve().parents[2]  # from src/nlpcourse/grading/sandbox/
 
 
 def data_mirror(env: Mapping[str, str]) -> Path | None:
@@ -205,8 +205,8 @@ def probe(sandbox: Sandbox) -> str | None:
 @lru_cache(maxsize=None)
 def _backend(name: str) -> Sandbox:
     """One instance per name, so each is probed once per process."""
-    from .sandbox_bwrap import Bubblewrap
-    from .sandbox_container import Container
+    from .bwrap import Bubblewrap
+    from .container import Container
 
     if name == "bwrap":
         return Bubblewrap()

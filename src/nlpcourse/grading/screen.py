@@ -12,8 +12,9 @@ gradebook) with :mod:`ast`, IPython magics translated first, and names what it f
   ``_private`` attribute of torch), compilers and other threads or processes (``torch.jit``,
   ``torch.compile``, ``threading``, ``multiprocessing``, ``subprocess``, ...), where an
   operation would run unseen;
-* the course's grading code (``nlpcourse.judging``, ``nlpcourse.exercise_checks``,
-  ``nlpcourse.instructor``), or a name the tests import from it rebound;
+* the course's grading and instructor code (``nlpcourse.judging``, ``nlpcourse.exercise_checks``,
+  ``nlpcourse.grading``, ``nlpcourse.course``, ``nlpcourse.book``, ``nlpcourse.cli``), or a name the
+  tests import from it rebound;
 * reaching or editing function internals (``__defaults__``, ``__kwdefaults__``, ``__code__``,
   ``__globals__``, ``__closure__``, ...), frames (``gc``, ``inspect``, ``sys._getframe``,
   ``f_globals``, ``tb_frame``), ``sys.modules``, the import machinery (``importlib``,
@@ -53,7 +54,10 @@ FLAGGED_MODULES = {
     "torch.multiprocessing": "other processes (torch.multiprocessing)",
     "nlpcourse.judging": "the course's grading code (nlpcourse.judging)",
     "nlpcourse.exercise_checks": "the course's grading code (nlpcourse.exercise_checks)",
-    "nlpcourse.instructor": "the course's grading code (nlpcourse.instructor)",
+    "nlpcourse.grading": "the course's grading code (nlpcourse.grading)",
+    "nlpcourse.course": "the course's instructor code (nlpcourse.course)",
+    "nlpcourse.book": "the course's instructor code (nlpcourse.book)",
+    "nlpcourse.cli": "the course's instructor code (nlpcourse.cli)",
     "sys.modules": "the table of loaded modules (sys.modules)",
     "sys._getframe": "the call stack (sys._getframe)",
     "sys._current_frames": "the call stack (sys._current_frames)",

@@ -15,15 +15,15 @@ import sys
 import time
 from pathlib import Path
 
-from .sandbox import NAMES
+from nlpcourse.grading.sandbox import NAMES
 
 COURSE_DIR_HELP = "nbgrader course directory with the gradebook (default: course/ beside the book folder)"
 
 
 def _assignments(args: argparse.Namespace) -> int:
-    from .chapters import find_chapters
-    from .course_home import update_readme
-    from .versions import check_versions, generate_versions
+    from nlpcourse.course.chapters import find_chapters
+    from nlpcourse.course.home import update_readme
+    from nlpcourse.course.versions import check_versions, generate_versions
 
     started = time.monotonic()
     chapters = find_chapters(args.book)
@@ -43,7 +43,7 @@ def _assignments(args: argparse.Namespace) -> int:
 
 
 def _course(args: argparse.Namespace) -> int:
-    from .course import SourceEdited, prepare_course
+    from nlpcourse.course.directory import SourceEdited, prepare_course
 
     try:
         course_dir, releases = prepare_course(args.book, args.course_dir, args.config,
@@ -63,10 +63,10 @@ def _summary(results) -> str:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from .autograde import STUDENT_TIMEOUT_S, grade
-    from .dispatch import execution_runner
-    from .course import SourceEdited
-    from .sandbox import GiB, Limits, SandboxUnavailable
+    from nlpcourse.grading.autograde import STUDENT_TIMEOUT_S, grade
+    from nlpcourse.grading.dispatch import execution_runner
+    from nlpcourse.course.directory import SourceEdited
+    from nlpcourse.grading.sandbox import GiB, Limits, SandboxUnavailable
 
     if not args.submissions.is_dir():
         print(f"nlpcourse grade: {args.submissions} is not a folder of <student>/<chapter>.ipynb", file=sys.stderr)
@@ -90,8 +90,8 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _grades(args: argparse.Namespace) -> int:
-    from .course import default_course_dir
-    from .gradesheet import load_results, write_csv
+    from nlpcourse.course.directory import default_course_dir
+    from nlpcourse.grading.gradesheet import load_results, write_csv
 
     course_dir = args.course_dir or default_course_dir(args.book)
     if not (course_dir / "gradebook.db").exists():

@@ -59,9 +59,9 @@ def require(folder: Path, profile: str) -> None:
                          f"not {profile!r} ones: build the book first (NLPCOURSE_PROFILE={profile} bash run.sh book)")
 
 
-if __name__ == "__main__":  # python -m nlpcourse.instructor.book_cache require FOLDER PROFILE
+if __name__ == "__main__":  # python -m nlpcourse.book.book_cache require FOLDER PROFILE
     import sys
 
     if sys.argv[1:2] != ["require"] or len(sys.argv) != 4:
-        raise SystemExit("usage: python -m nlpcourse.instructor.book_cache require FOLDER PROFILE")
+        raise SystemExit("usage: python -m nlpcourse.book.book_cache require FOLDER PROFILE")
     require(Path(sys.argv[2]), sys.argv[3])

@@ -2,7 +2,7 @@
 
 When the book's execution cache holds the full profile, a chapter page whose committed execution (``results/full/<chapter>.ipynb``)
 matches its code gets one line under its title naming the commit, device and date of that
-execution (:func:`nlpcourse.instructor.full_executions.page_note`). The chapter's source is not
+execution (:func:`nlpcourse.book.full_executions.page_note`). The chapter's source is not
 touched: the line is added to the text Sphinx reads, in the first markdown cell, so the
 notebook's code, and with it its execution-cache key, stays the same.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nlpcourse.instructor import book_cache, full_executions
+from nlpcourse.book import book_cache, full_executions
 
 
 def add_note(text: str, note: str) -> str:

@@ -25,12 +25,12 @@ import nbformat
 from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, NbGraderPreprocessor,
                                     OverwriteCells, OverwriteKernelspec)
 
-from .course import nbgrader_api, prepare_course
+from nlpcourse.course.directory import nbgrader_api, prepare_course
 from .execute import STUDENT_TIMEOUT_S, ExecutionOutcome, ExecutionTask, execute_notebook, last_error_line, short
 from .gradesheet import (Result, expected_scores, explain_autograded, fallback_feedback, load_results,
                          store_result, write_csv)
 from .judge import autograde_steps
-from .sandbox import Limits, get_sandbox
+from nlpcourse.grading.sandbox import Limits, get_sandbox
 from .submissions import Submission, Unreadable, find_submissions, inspect_submission, read_submission
 
 SANITIZE = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
@@ -160,7 +160,7 @@ def grade(
     The course directory (default: ``course/`` beside ``book/``) keeps the gradebook, so manual
     grades given in nbgrader's formgrader survive a re-run. ``timeout`` overrides the per-cell
     limit of ``nbgrader_config.py`` (by default the one beside ``book/``). Learner code runs in
-    ``sandbox`` (see :mod:`.sandbox`) within ``limits``; when that sandbox cannot run here,
+    ``sandbox`` (see :mod:`nlpcourse.grading.sandbox`) within ``limits``; when that sandbox cannot run here,
     `SandboxUnavailable` is raised before anything is graded.
     """
     chosen = get_sandbox(sandbox)

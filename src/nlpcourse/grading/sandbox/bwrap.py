@@ -1,4 +1,4 @@
-"""The bubblewrap backend of :mod:`.sandbox` (the default on Linux).
+"""The bubblewrap backend of :mod:`nlpcourse.grading.sandbox` (the default on Linux).
 
 Paths are bound read-only at their own place (the command's arguments stay valid), the working
 folder read-write; namespaces for everything but, as root, the user (so the child can drop to a
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Mapping
 
-from .sandbox import (PRIVATE_TMP, SHM_BYTES, Limits, Sandbox, Wrapped, child_env, child_uid, data_mirror, probe,
+from . import (PRIVATE_TMP, SHM_BYTES, Limits, Sandbox, Wrapped, child_env, child_uid, data_mirror, probe,
                       python_paths)
 
 

@@ -12,7 +12,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
 from traitlets import Bool
 
-FEEDBACK_PREPROCESSORS = ["nbgrader.preprocessors.GetGrades", "nlpcourse.instructor.feedback.HideHiddenTests",
+FEEDBACK_PREPROCESSORS = ["nbgrader.preprocessors.GetGrades", "nlpcourse.grading.feedback.HideHiddenTests",
                           "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
 
 

@@ -41,7 +41,7 @@ from typing import Any
 
 import nbformat
 
-from nlpcourse.instructor import book_cache
+from nlpcourse.book import book_cache
 
 FOLDER = Path("results") / "full"
 METADATA_KEY = "nlpcourse"
@@ -217,7 +217,7 @@ def provenance(root: Path, chapters: list[str] | None = None) -> dict[str, dict[
     """Per chapter with a committed artifact: ``commit``, ``device``, ``date``, ``records`` (the
     record file names) and ``current`` (its code hash matches the chapter now). For the book's
     results page: ``full_executions.provenance(Path(".."))`` from ``book/``."""
-    from nlpcourse.instructor.chapters import chapter_names
+    from nlpcourse.course.chapters import chapter_names
     out = {}
     for chapter in chapters if chapters is not None else chapter_names(Path(root) / "book"):
         state = status(root, chapter)
