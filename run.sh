@@ -32,12 +32,8 @@ sandbox_setup() {  # required | wanted
 }
 sandbox_check() {  # the tools are there: does a sandbox actually run here? (one line if not)
   [ "${NLPCOURSE_SANDBOX_OPTIONAL:-0}" = 1 ] && return 0
-  .venv/bin/python -c "import sys
-from nlpcourse.grading.sandbox import SandboxUnavailable, get_sandbox
-try:
-    get_sandbox('auto')
-except SandboxUnavailable as err:
-    sys.exit(f'run.sh: {err} (or set NLPCOURSE_SANDBOX_OPTIONAL=1 to skip the grading tests)')"
+  .venv/bin/nlpcourse sandbox >/dev/null \
+    || { echo "run.sh: no grading sandbox runs here (the line above says why; or set NLPCOURSE_SANDBOX_OPTIONAL=1 to skip the grading tests)" >&2; exit 1; }
 }
 
 install() {
@@ -53,13 +49,12 @@ case "${1:-}" in
     install
     export NLPCOURSE_PROFILE="${NLPCOURSE_PROFILE:-full}" NLPCOURSE_PROGRESS=0
     # The execution cache holds one profile; another profile's outputs are thrown away.
-    .venv/bin/python -c "import os, pathlib; from nlpcourse.book import book_cache; \
-book_cache.prepare(pathlib.Path('.jupyter_cache'), os.environ['NLPCOURSE_PROFILE'])"
+    .venv/bin/nlpcourse book prepare
     if [ "$NLPCOURSE_PROFILE" = full ]; then
       # Into the cache the build reads: the committed executions of chapters whose code is
       # unchanged (no training); the other chapters are executed first, without the build's
       # per-cell timeout, and recorded in results/full/. Says which and why before it starts.
-      .venv/bin/python benchmarks/full_profile.py --missing
+      .venv/bin/nlpcourse book publish
     fi
     .venv/bin/jupyter-book build . -W -n --keep-going
     echo "The book is in $(pwd)/_build/html/index.html"
@@ -69,7 +64,7 @@ book_cache.prepare(pathlib.Path('.jupyter_cache'), os.environ['NLPCOURSE_PROFILE
     # execution cache of `bash run.sh book` with the same profile (run that first).
     install
     export NLPCOURSE_PROFILE="${NLPCOURSE_PROFILE:-full}" NLPCOURSE_PROGRESS=0 NLPCOURSE_EDITION=student
-    .venv/bin/python -m nlpcourse.book.book_cache require .jupyter_cache "$NLPCOURSE_PROFILE"
+    .venv/bin/nlpcourse book require
     .venv/bin/jupyter-book build . --path-output _build/student -W -n --keep-going
     echo "The student edition is in $(pwd)/_build/student/_build/html/index.html"
     ;;

@@ -4,7 +4,6 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -52,12 +51,13 @@ def test_write_results_writes_json_and_a_markdown_table(tmp_path, monkeypatch):
     assert "| strategy | epoch s |" in table and "| exact | 1 |" in table and "device: cpu" in table
 
 
-def test_full_profile_runs_every_chapter_by_default_and_rejects_unknown_ones():
+def test_full_profile_is_nlpcourse_book_record_or_publish(monkeypatch):
     import full_profile
-    assert full_profile.parse_args([]).chapters == list(full_profile.CHAPTERS)
-    assert full_profile.parse_args(["lab_imdb", "--missing"]).chapters == ["lab_imdb"]
-    with pytest.raises(SystemExit):
-        full_profile.parse_args(["day4"])
+    calls = []
+    monkeypatch.setattr(full_profile.cli, "main", lambda argv: calls.append(argv) or 0)
+    book = ["--book", str(full_profile.ROOT / "book")]
+    assert full_profile.main([]) == 0 and full_profile.main(["lab_imdb", "--missing"]) == 0
+    assert calls == [["book", "record", *book], ["book", "publish", "lab_imdb", *book]]
 
 
 def test_grading_throughput_grades_copies_of_the_solution(tmp_path):

@@ -6,6 +6,7 @@ Grading through dispatch, end to end, is tested in test_grading.py; here a task 
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -57,16 +58,17 @@ def test_jobs_cannot_be_combined_with_a_cluster_address():
         run_tasks([], work, failed, jobs=2, scheduler="tcp://127.0.0.1:8786")
 
 
-def test_a_cluster_address_gets_the_tasks_and_a_warning_about_retries(tmp_path):
+def test_a_cluster_address_gets_the_tasks_and_a_warning_about_retries(tmp_path, caplog):
     from distributed import LocalCluster
 
-    messages: list[str] = []
     tasks = [(name, seconds, tmp_path) for name, seconds in [("a", 0.3), ("b", 0.0), ("bug", 0.0), ("c", 0.1)]]
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
-        results = run_tasks(tasks, work, failed, scheduler=cluster.scheduler_address, log=messages.append)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
+            caplog.at_level(logging.WARNING, logger="nlpcourse.grading.dispatch"):
+        results = run_tasks(tasks, work, failed, scheduler=cluster.scheduler_address)
     assert results[:2] + results[3:] == ["done a", "done b", "done c"]
     assert results[2].startswith("failed bug: the grader could not run it on Dask: RuntimeError")
-    assert any("ALLOWED_FAILURES=0" in m for m in messages), messages  # the default cluster re-runs
+    warnings = [r.getMessage() for r in caplog.records if r.name == "nlpcourse.grading.dispatch"]
+    assert any("ALLOWED_FAILURES=0" in m for m in warnings), warnings  # the default cluster re-runs
 
 
 def test_a_killed_worker_fails_only_its_task_and_never_reruns_it(tmp_path):
@@ -86,7 +88,7 @@ def test_a_killed_worker_fails_only_its_task_and_never_reruns_it(tmp_path):
 
     killer = threading.Thread(target=kill_the_victim, daemon=True)
     killer.start()
-    results = run_tasks(tasks, work, failed, jobs=2, scheduler=LOCAL, log=lambda message: None)
+    results = run_tasks(tasks, work, failed, jobs=2, scheduler=LOCAL)
     killer.join(timeout=5)
     assert killed, "the victim never started"
     assert [r for t, r in zip(tasks, results) if t[0] != "victim"] == [f"done {n}" for n in "abcde"]

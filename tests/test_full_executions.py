@@ -14,13 +14,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from nlpcourse.book import book_cache, full_executions
+from nlpcourse import cli
+from nlpcourse.book import book_cache, full_executions, publish
 from nlpcourse.course.chapters import chapter_names
 from nlpcourse.book.full_execution_note import add_note
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "book" / "fixture.md"
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 @pytest.mark.parametrize("chapter", chapter_names(ROOT / "book"))
@@ -28,8 +28,8 @@ def test_committed_execution_matches_the_chapter_code(chapter):
     state = full_executions.status(ROOT, chapter)
     if state.provenance is None:
         pytest.skip(f"{chapter}: no full-profile execution committed yet "
-                    f"(python benchmarks/full_profile.py {chapter})")
-    assert state.current, (f"{chapter}: {state.reason}; re-record it: python benchmarks/full_profile.py "
+                    f"(nlpcourse book record {chapter})")
+    assert state.current, (f"{chapter}: {state.reason}; re-record it: nlpcourse book record "
                            f"{chapter}, then commit results/full/")
     for name, record in state.provenance["records"].items():
         on_disk = json.loads((ROOT / "results" / "full" / name).read_text())
@@ -165,7 +165,6 @@ def test_page_note_names_commit_and_device_in_the_full_profile_only(tmp_path):
 
 
 def test_build_step_says_what_it_executes_and_why_before_it_starts(tmp_path, monkeypatch, capsys):
-    import full_profile
     root = book_with_fixture(tmp_path)
     shutil.copy(FIXTURE, root / "book" / "other.md")
     record_fake_execution(root)
@@ -177,11 +176,8 @@ def test_build_step_says_what_it_executes_and_why_before_it_starts(tmp_path, mon
         executed.append(chapter)
         return full_executions.artifact_path(root_, chapter), 1.0
 
-    monkeypatch.setattr(full_profile, "ROOT", root)
-    monkeypatch.setattr(full_profile, "EXECUTION_CACHE", cache)
-    monkeypatch.setattr(full_profile, "CHAPTERS", ("fixture", "other"))
-    monkeypatch.setattr(full_profile, "execute", fake_execute)
-    full_profile.main(["--missing"])
+    monkeypatch.setattr(publish, "execute", fake_execute)
+    assert cli.main(["book", "publish", "--book", str(root / "book"), "--cache", str(cache)]) == 0
     out = capsys.readouterr().out
     assert executed == ["other"]
     assert "fixture: from fixture.ipynb: code unchanged" in out
@@ -190,17 +186,29 @@ def test_build_step_says_what_it_executes_and_why_before_it_starts(tmp_path, mon
     assert book_cache.is_cached(cache, book_cache.read_chapter(root / "book" / "fixture.md"))
 
 
+def test_record_executes_the_chapters_asked_for_and_rejects_unknown_ones(tmp_path, monkeypatch, capsys):
+    root = book_with_fixture(tmp_path)
+    record_fake_execution(root)  # current: publish would not execute it, record does
+    executed = []
+    monkeypatch.setattr(publish, "execute", lambda root_, chapter, cache_: executed.append(chapter) or (
+        full_executions.artifact_path(root_, chapter), 1.0))
+    book = ["--book", str(root / "book"), "--cache", str(tmp_path / "cache")]
+    assert cli.main(["book", "record", "fixture", *book]) == 0
+    assert executed == ["fixture"] and "fixture: executes (asked for)" in capsys.readouterr().out
+    assert cli.main(["book", "record", "day4", *book]) == 2
+    assert "unknown chapters ['day4']" in capsys.readouterr().err and executed == ["fixture"]
+
+
 @pytest.mark.slow
 def test_full_profile_writes_the_record_and_the_artifact_together(tmp_path, monkeypatch):
     """Executes the fixture chapter with one recording cell added (about 10 s)."""
-    import full_profile
     root = book_with_fixture(tmp_path)
     edit(root, 'print(f"profile: {profile}")',
          'print(f"profile: {profile}")\nfrom nlpcourse import report\nreport.record_result("fixture", answer=42)')
     monkeypatch.setenv("NLPCOURSE_DEVICE", "cpu")
     monkeypatch.setenv("NLPCOURSE_RESULTS", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("NLPCOURSE_PROFILE", "quick")
-    artifact_file, _ = full_profile.execute(root, "fixture", tmp_path / "cache")
+    artifact_file, _ = publish.execute(root, "fixture", tmp_path / "cache")
     record = json.loads((root / "results" / "full" / "fixture.json").read_text())
     assert record["answer"] == 42 and record["profile"] == "full"
     meta = full_executions.read(artifact_file).metadata["nlpcourse"]

@@ -1,23 +1,65 @@
-"""The ``nlpcourse`` command: release student/solution versions, build the course, grade.
+"""The ``nlpcourse`` command: build the book, release student/solution versions, build the course, grade.
 
+    nlpcourse book prepare | publish | record [CHAPTER ...] | require
+    nlpcourse sandbox [--sandbox NAME]
     nlpcourse assignments [--check]
     nlpcourse course [--course-dir DIR]
     nlpcourse grade SUBMISSIONS_DIR --out grades.csv [--feedback DIR] [--course-dir DIR]
     nlpcourse grades --out grades.csv [--course-dir DIR]
 
-Run from the repository root (or pass ``--book``). See book/instructors.md.
+Run from the repository root (or pass ``--book``). See book/instructors.md. The modules report
+progress through ``logging``; this command shows their messages (INFO and above) on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from pathlib import Path
 
+
 from nlpcourse.grading.sandbox import NAMES
 
 COURSE_DIR_HELP = "nbgrader course directory with the gradebook (default: course/ beside the book folder)"
+
+
+def _book(args: argparse.Namespace) -> int:
+    from nlpcourse import config
+    from nlpcourse.book import book_cache, publish
+    from nlpcourse.course.chapters import chapter_names
+
+    root = args.book.resolve().parent
+    cache = args.cache or root / ".jupyter_cache"
+    if args.profile not in (None, *config.PROFILES):
+        print(f"nlpcourse book: --profile {args.profile!r}: expected one of {config.PROFILES}", file=sys.stderr)
+        return 2
+    if args.action == "prepare":  # the execution cache holds one profile; another's outputs are thrown away
+        book_cache.prepare(cache, args.profile or config.profile())
+    elif args.action == "require":
+        book_cache.require(cache, args.profile or config.profile())
+    else:
+        known = chapter_names(args.book)
+        unknown = sorted(set(args.chapters) - set(known))
+        if unknown:
+            print(f"nlpcourse book {args.action}: unknown chapters {unknown}; choose from {', '.join(known)}",
+                  file=sys.stderr)
+            return 2
+        publish.run(root, args.chapters or known, cache, missing_only=args.action == "publish")
+    return 0
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from nlpcourse.grading.sandbox import SandboxUnavailable, get_sandbox
+
+    try:
+        chosen = get_sandbox(args.sandbox)
+    except SandboxUnavailable as err:
+        print(f"nlpcourse sandbox: {err}", file=sys.stderr)
+        return 1
+    print(f"learner code runs in the {chosen.name} sandbox here" + (f" ({chosen.warning})" if chosen.warning else ""))
+    return 0
 
 
 def _assignments(args: argparse.Namespace) -> int:
@@ -115,6 +157,24 @@ def main(argv: list[str] | None = None) -> int:
         p.set_defaults(func=func)
         return p
 
+    p = command("book", "the book's execution cache: prepare it, publish the full profile into it, require it",
+                _book, False)
+    p.add_argument("action", choices=("prepare", "publish", "record", "require"),
+                   help="prepare: empty the cache when it holds another profile's executions; "
+                        "publish: store each chapter's committed full-profile execution (results/full/) while its "
+                        "code is unchanged, execute and record the others; record: execute and record CHAPTERs in "
+                        "the full profile (default: every chapter); require: stop unless the cache holds the "
+                        "profile's executions")
+    p.add_argument("chapters", nargs="*", metavar="CHAPTER",
+                   help="publish, record: some of the book's graded chapters (default: all)")
+    p.add_argument("--cache", type=Path, help="the execution cache (default: .jupyter_cache beside the book folder)")
+    p.add_argument("--profile",
+                   help="prepare, require: full or quick (default: NLPCOURSE_PROFILE, else the device's default)")
+
+    p = command("sandbox", "say which grading sandbox runs here; exit 1 with the reason when none does",
+                _sandbox, False)
+    p.add_argument("--sandbox", choices=NAMES, default="auto", help="the sandbox to check (default: auto)")
+
     p = command("assignments", "write labs/ (student) and solutions/ notebooks from book/", _assignments, False)
     p.add_argument("--labs", default="labs", type=Path, help="student notebooks (default: labs)")
     p.add_argument("--solutions", default="solutions", type=Path, help="solution notebooks (default: solutions)")
@@ -151,7 +211,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, type=Path, help="CSV to write")
 
     args = parser.parse_args(argv)
+    show_logs()
     return args.func(args)
+
+
+def show_logs() -> None:
+    """The package's log messages (INFO and above), one plain line each, on this command's stdout."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    package = logging.getLogger("nlpcourse")
+    package.handlers = [handler]  # one handler, on the stdout of this call
+    package.setLevel(logging.INFO)
+    package.propagate = False
 
 
 if __name__ == "__main__":

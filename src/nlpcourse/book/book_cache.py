@@ -58,10 +58,3 @@ def require(folder: Path, profile: str) -> None:
         raise SystemExit(f"{folder} holds {'no executions' if held is None else held + '-profile executions'}, "
                          f"not {profile!r} ones: build the book first (NLPCOURSE_PROFILE={profile} bash run.sh book)")
 
-
-if __name__ == "__main__":  # python -m nlpcourse.book.book_cache require FOLDER PROFILE
-    import sys
-
-    if sys.argv[1:2] != ["require"] or len(sys.argv) != 4:
-        raise SystemExit("usage: python -m nlpcourse.book.book_cache require FOLDER PROFILE")
-    require(Path(sys.argv[2]), sys.argv[3])

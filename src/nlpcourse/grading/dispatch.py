@@ -19,6 +19,7 @@ and each re-run is logged); tasks that were only waiting on that worker had not 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -28,6 +29,7 @@ from .execute import ExecutionOutcome, ExecutionTask, execute_notebook
 
 T = TypeVar("T")
 R = TypeVar("R")
+logger = logging.getLogger(__name__)
 
 LOCAL = "local"  # the --scheduler value that starts a LocalCluster on this machine
 STARTED = "nlpcourse-task-started"  # Dask event topic: a worker began running a task
@@ -40,7 +42,6 @@ def run_tasks(
     failed: Callable[[T, str], R],
     jobs: int | None = None,
     scheduler: str | None = None,
-    log: Callable[[str], None] = print,
 ) -> list[R]:
     """``fn(task)`` for every task, at most ``jobs`` at once; the outcomes in task order.
 
@@ -52,7 +53,7 @@ def run_tasks(
     check_options(jobs, scheduler)
     if scheduler is None:
         return run_threads(tasks, fn, failed, jobs or 1)
-    return run_dask(tasks, fn, failed, scheduler, jobs, log)
+    return run_dask(tasks, fn, failed, scheduler, jobs)
 
 
 def check_options(jobs: int | None, scheduler: str | None) -> None:
@@ -69,8 +70,7 @@ def check_options(jobs: int | None, scheduler: str | None) -> None:
             raise ValueError("a Dask scheduler needs the grading extra: pip install 'nlpcourse[grade]'") from None
 
 
-def execution_runner(jobs: int | None = None, scheduler: str | None = None,
-                     log: Callable[[str], None] = print
+def execution_runner(jobs: int | None = None, scheduler: str | None = None
                      ) -> Callable[[list[ExecutionTask]], list[ExecutionOutcome]]:
     """autograde's ``run_executions``: execute the tasks with ``jobs`` threads or on Dask."""
     check_options(jobs, scheduler)
@@ -79,7 +79,7 @@ def execution_runner(jobs: int | None = None, scheduler: str | None = None,
         return ExecutionOutcome(task.key, None, reason)
 
     def run(tasks: list[ExecutionTask]) -> list[ExecutionOutcome]:
-        return run_tasks(tasks, execute_notebook, failed, jobs, scheduler, log)
+        return run_tasks(tasks, execute_notebook, failed, jobs, scheduler)
 
     return run
 
@@ -107,7 +107,6 @@ def run_dask(
     failed: Callable[[T, str], R],
     scheduler: str,
     workers: int | None,
-    log: Callable[[str], None] = print,
 ) -> list[R]:
     """Run the tasks on a Dask cluster: ``scheduler`` is an address or ``"local"``."""
     import dask
@@ -115,16 +114,16 @@ def run_dask(
 
     if scheduler != LOCAL:
         with Client(scheduler) as client:
-            _warn_about_retries(client, scheduler, log)
-            return _gather(client, tasks, fn, failed, log)
+            _warn_about_retries(client, scheduler)
+            return _gather(client, tasks, fn, failed)
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster, Client(cluster) as client:
-            log(f"Dask LocalCluster: {len(cluster.workers)} worker process(es), one thread each")
-            return _gather(client, tasks, fn, failed, log)
+            logger.info(f"Dask LocalCluster: {len(cluster.workers)} worker process(es), one thread each")
+            return _gather(client, tasks, fn, failed)
 
 
-def _gather(client, tasks: Sequence[T], fn, failed, log) -> list[R]:
+def _gather(client, tasks: Sequence[T], fn, failed) -> list[R]:
     from distributed import as_completed as dask_completed
     from distributed.scheduler import KilledWorker
 
@@ -150,14 +149,14 @@ def _gather(client, tasks: Sequence[T], fn, failed, log) -> list[R]:
         except BaseException as err:  # noqa: BLE001 (the task's error, KilledWorker, or a cancellation)
             started = _starts(client).get(future.key, 0) > 0
             if isinstance(err, KilledWorker) and not started and sends[i] < MAX_SENDS:
-                log(f"task {i}: its Dask worker died before it started; sending it again")
+                logger.info(f"task {i}: its Dask worker died before it started; sending it again")
                 pending.add(send(i))
             else:
                 results[i] = failed(tasks[i], _reason(err, started))
         future.release()
     for key, count in _starts(client).items():
         if key in index and count > 1:
-            log(f"task {index[key]} ran {count} times: the scheduler re-ran it after its worker died")
+            logger.info(f"task {index[key]} ran {count} times: the scheduler re-ran it after its worker died")
     return results
 
 
@@ -193,10 +192,10 @@ def _reason(err: BaseException, started: bool) -> str:
     return f"the grader could not run it on Dask: {name}: {err}"
 
 
-def _warn_about_retries(client, address: str, log) -> None:
+def _warn_about_retries(client, address: str) -> None:
     allowed = client.run_on_scheduler(_allowed_failures)
     if allowed:
-        log(f"warning: the scheduler at {address} runs a task again (up to {allowed} times) when its worker "
+        logger.warning(f"warning: the scheduler at {address} runs a task again (up to {allowed} times) when its worker "
             "dies; start it with DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0 so such a submission is "
             "reported as failed instead")
 
