@@ -30,7 +30,7 @@ from .execute import STUDENT_TIMEOUT_S, ExecutionOutcome, ExecutionTask, execute
 from .gradesheet import (Result, expected_scores, explain_autograded, fallback_feedback, load_results,
                          store_result, write_csv)
 from .judge import autograde_steps
-from nlpcourse.grading.sandbox import Limits, get_sandbox
+from .sandbox import Limits, get_sandbox
 from .submissions import Submission, Unreadable, find_submissions, inspect_submission, read_submission
 
 SANITIZE = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)

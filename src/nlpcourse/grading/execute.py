@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from nlpcourse.grading.sandbox import Limits, SandboxUnavailable, get_sandbox, read_back
+from .sandbox import Limits, SandboxUnavailable, get_sandbox, read_back
 
 # Quick profile; no progress bars: nbgrader scores a test cell that writes to stderr 0.
 GRADING_ENV = {"NLPCOURSE_PROFILE": "quick", "NLPCOURSE_PROGRESS": "0", "NBGRADER_EXECUTION": "autograde",
@@ -61,7 +61,7 @@ def child_command(input_path: Path, output_path: Path, cell_timeout: int) -> lis
             "--timeout", str(cell_timeout)]
 
 
-def child_env() -> dict[str, str]:
+def grading_env() -> dict[str, str]:
     """This environment plus the grading settings; this package importable even when not installed."""
     env = dict(os.environ, **GRADING_ENV)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
@@ -84,7 +84,7 @@ def execute_notebook(task: ExecutionTask) -> ExecutionOutcome:
         (work / "submission.ipynb").write_text(task.notebook, encoding="utf-8")
         log_path = work / "run.log"
         command = child_command(work / "submission.ipynb", work / "executed.ipynb", task.cell_timeout)
-        with open(log_path, "wb") as log, sandbox.wrap(command, work, child_env(), limits) as wrapped:
+        with open(log_path, "wb") as log, sandbox.wrap(command, work, grading_env(), limits) as wrapped:
             proc = subprocess.Popen(
                 wrapped.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=wrapped.env, cwd=work, start_new_session=True, **wrapped.popen_kwargs,

@@ -1,26 +1,7 @@
-"""Sandboxes for the untrusted side of grading: the command that executes a learner's notebook.
-
-A backend wraps a command (``python -m nlpcourse.grading.kernel_run IN OUT ...``) so that it
-sees only its private working folder (read-write), the Python environment and the data mirror
-(read-only) and a private ``/tmp``; no network, no course directory, gradebook, other
-submissions or home folder; memory, processes and CPU time bounded.
-
-* ``bwrap`` (default on Linux; :mod:`.bwrap`): bubblewrap namespaces. Paths are bound at their own place, so
-  the command's arguments stay valid. Limits are rlimits set inside the sandbox by ``prlimit``
-  (util-linux): address space per process, processes, CPU seconds, file size. Run as root,
-  bwrap keeps no user namespace and the child drops to a fresh unprivileged uid with
-  ``setpriv``: the kernel ignores RLIMIT_NPROC for root (also root mapped into a user
-  namespace), and a uid of its own gives each submission its own process count. Run as
-  another user, bwrap maps that user into a new user namespace, where the count is per
-  namespace. cgroups are not used: they are often read-only (containers, CI) and need a
-  delegated subtree.
-* ``docker`` / ``podman`` (:mod:`.container`): one container per submission from the image built by
-  ``docker/grader.Dockerfile`` (the course's pinned requirements), ``--network none``,
-  ``--memory``, ``--pids-limit``, ``--cpus``, a read-only root.
-* ``none``: the command unchanged, only when asked for by name; it carries a warning.
-
-Loader caches: the child gets a private, empty ``NLPCOURSE_CACHE`` in its ``/tmp``; a cache
-shared between submissions would be a channel between learners (the loaders unpickle it).
+"""What every grading sandbox shares: the limits, the wrapped command, what the child sees (the
+Python environment, the data mirror, its environment variables), the probe, and reading back
+what the child wrote. The backends (:mod:`.bwrap`, :mod:`.container`, :class:`NoSandbox`) build
+on it; the package (:mod:`nlpcourse.grading.sandbox`) chooses one.
 """
 
 from __future__ import annotations
@@ -39,7 +20,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
-NAMES = ("auto", "bwrap", "docker", "podman", "none")
 GiB = 1 << 30
 PRIVATE_TMP = "/tmp"
 PRIVATE_CACHE = "/tmp/nlpcourse-cache"
@@ -50,11 +30,6 @@ KEPT_ENV = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONUNBUFFERED", "PYTHONHASHS
 KEPT_ENV_PREFIXES = ("NLPCOURSE_", "NBGRADER_", "OMP_", "MKL_", "OPENBLAS_")
 NONE_WARNING = ("WARNING: --sandbox none: learner code ran with the grader's own permissions; it could "
                 "read or change the course directory, the gradebook and other submissions")
-HOW_TO_GET_ONE = (
-    "Install a sandbox: on Debian/Ubuntu `apt install bubblewrap` (util-linux provides prlimit and "
-    "setpriv); or Docker/Podman, then build the grading image with `{build}`; or, knowingly, grade "
-    "with `--sandbox none` (learner code then runs with your permissions)."
-)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -115,7 +90,7 @@ def data_mirror(env: Mapping[str, str]) -> Path | None:
     return next((c.resolve() for c in candidates if c.is_dir()), None)
 
 
-def child_env(env: Mapping[str, str], home: str, python_dir: str, mirror: Path | None) -> dict[str, str]:
+def sandbox_env(env: Mapping[str, str], home: str, python_dir: str, mirror: Path | None) -> dict[str, str]:
     """The environment inside the sandbox: the grading settings, nothing of the instructor's."""
     kept = {k: v for k, v in env.items() if k in KEPT_ENV or k.startswith(KEPT_ENV_PREFIXES)}
     kept.pop("NLPCOURSE_DATA", None)
@@ -184,7 +159,7 @@ class NoSandbox(Sandbox):
         yield Wrapped(list(argv), dict(env))
 
 
-# --------------------------------------------------------------------------- choosing one
+# --------------------------------------------------------------------------- probing one
 
 
 @lru_cache(maxsize=None)
@@ -200,36 +175,3 @@ def probe(sandbox: Sandbox) -> str | None:
     if done.returncode != 0:
         return f"a test run failed: {' '.join(done.stderr.split())[:300]}"
     return None
-
-
-@lru_cache(maxsize=None)
-def _backend(name: str) -> Sandbox:
-    """One instance per name, so each is probed once per process."""
-    from .bwrap import Bubblewrap
-    from .container import Container
-
-    if name == "bwrap":
-        return Bubblewrap()
-    if name == "none":
-        return NoSandbox()
-    return Container(name)
-
-
-def get_sandbox(name: str = "auto") -> Sandbox:
-    """The sandbox called ``name`` (see `NAMES`), checked to work here.
-
-    ``auto`` takes bubblewrap if it works, else Docker, else Podman. Raises `SandboxUnavailable`
-    with how to get one; never falls back to ``none`` by itself.
-    """
-    if name not in NAMES:
-        raise SandboxUnavailable(f"unknown sandbox {name!r}: choose one of {', '.join(NAMES)}")
-    candidates = ["bwrap", "docker", "podman"] if name == "auto" else [name]
-    reasons = []
-    for candidate in candidates:
-        sandbox = _backend(candidate)
-        reason = sandbox.unavailable()
-        if reason is None:
-            return sandbox
-        reasons.append(f"{candidate}: {reason}")
-    build = _backend("docker").build_command()
-    raise SandboxUnavailable(f"no usable sandbox ({'; '.join(reasons)}). " + HOW_TO_GET_ONE.format(build=build))

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Mapping
 
-from . import (PRIVATE_TMP, SHM_BYTES, Limits, Sandbox, Wrapped, child_env, child_uid, data_mirror, probe,
-                      python_paths)
+from .base import (PRIVATE_TMP, SHM_BYTES, Limits, Sandbox, Wrapped, child_uid, data_mirror, probe, python_paths,
+                   sandbox_env)
 
 
 def prlimit_command(limits: Limits) -> list[str]:
@@ -96,7 +96,7 @@ class Bubblewrap(Sandbox):
                 os.close(write)
                 fds[dest] = read
             cmd = self.command(argv, workdir, env, limits, ids, fds)
-            child = child_env(env, PRIVATE_TMP, str(Path(sys.executable).parent), data_mirror(env))
+            child = sandbox_env(env, PRIVATE_TMP, str(Path(sys.executable).parent), data_mirror(env))
             yield Wrapped(cmd, child, {"pass_fds": tuple(fds.values())})
         finally:
             for fd in fds.values():

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Mapping
 
-from . import PRIVATE_TMP, Limits, Sandbox, Wrapped, child_env, child_uid, data_mirror, package_dir
+from .base import PRIVATE_TMP, Limits, Sandbox, Wrapped, child_uid, data_mirror, package_dir, sandbox_env
 
 DOCKERFILE = "docker/grader.Dockerfile"
 
@@ -64,7 +64,7 @@ class Container(Sandbox):
                "-v", f"{work}:{work}:rw", "-v", f"{package_dir()}:/opt/nlpcourse/nlpcourse:ro", "-w", work]
         if mirror:
             cmd += ["-v", f"{mirror}:{mirror}:ro"]
-        inside = child_env(env, PRIVATE_TMP, "/usr/local/bin", mirror)
+        inside = sandbox_env(env, PRIVATE_TMP, "/usr/local/bin", mirror)
         inside["PYTHONPATH"] = "/opt/nlpcourse"
         for key, value in sorted(inside.items()):
             cmd += ["-e", f"{key}={value}"]
