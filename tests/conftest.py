@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from helpers import mirror_path
 
 
 @pytest.fixture
@@ -22,20 +22,17 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def mirror() -> Path:
-    """The offline data mirror: ``$NLPCOURSE_DATA``, else ``../shared/data`` beside the repo.
+    """The offline data mirror (``helpers.mirror_path``); the test skips without one.
 
     Only returns the path (it sets no environment variable); tests that need the loaders to
     read it use ``offline``.
     """
-    value = os.environ.get("NLPCOURSE_DATA")
-    path = Path(value).expanduser() if value else REPO_ROOT.parent / "shared" / "data"
-    if not path.is_absolute():
-        path = REPO_ROOT / path
+    path = mirror_path()
     if not path.is_dir():
-        source = "NLPCOURSE_DATA" if value else "the default ../shared/data"
+        source = "NLPCOURSE_DATA" if os.environ.get("NLPCOURSE_DATA") else "the default ../shared/data"
         pytest.skip(f"offline data mirror not found at {path} (from {source}); "
                     "set NLPCOURSE_DATA to a copy of shared/data to run this test")
-    return path.resolve()
+    return path
 
 
 @pytest.fixture
@@ -52,3 +49,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+# Fixtures that grade or execute for minutes (the hostile fixture set waits for time limits; the
+# real chapters are executed): a test that uses one must be marked slow, so `-m "not slow"`
+# (`bash run.sh test --fast`) never pays for them.
+SLOW_FIXTURES = {"fixture_grades", "real_versions", "real_grades", "hostile_run", "build", "student_build"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Stop the run when a test uses a slow fixture without the slow marker."""
+    unmarked = [item.nodeid for item in items
+                if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("slow") is None]
+    if unmarked:
+        raise pytest.UsageError("these tests use a slow fixture but are not marked slow: " + ", ".join(unmarked))

@@ -17,7 +17,7 @@ from nlpcourse.course.chapters import toc_pages
 from nlpcourse.course.home import read_course_home
 from nlpcourse.book.edition import MODEL_ANSWER_TITLE, WITHHELD_CLASS, written_answer_count
 from nlpcourse.book.offline import LOCAL_MATHJAX
-from notebook_runs import EXECUTION_CACHE, ROOT, execute, notebook_sources
+from helpers import EXECUTION_CACHE, ROOT, execute, notebook_sources
 
 HTML = ROOT / "_build" / "html"
 STUDENT_HTML = ROOT / "_build" / "student" / "_build" / "html"  # jupyter-book adds _build/html

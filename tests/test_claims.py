@@ -19,7 +19,8 @@ from nlpcourse.book import full_executions
 from nlpcourse.course.chapters import chapter_names
 from nlpcourse.book.claims import Claim, ClaimError, claims_in, describe, glue_values, holds, parse
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
+
 CHAPTERS = chapter_names(ROOT / "book")
 
 
@@ -136,7 +137,7 @@ def test_a_pushed_number_fails_the_full_build_and_not_the_quick_one(tmp_path):
 def test_student_and_solution_notebooks_show_a_claims_words_only():
     import nbformat
 
-    from nlpcourse.course.versions import normalize
+    from nlpcourse.course.notebooks import normalize
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
         "it is {claim}`wider than the lead|a - b > abs(c)`, and {claim}`one of them|x in (1, 2)`.")])

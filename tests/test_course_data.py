@@ -14,8 +14,9 @@ import pytest
 from nlpcourse import cli
 from nlpcourse.grading.gradesheet import read_csv
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT / "tests" / "fixtures" / "book" / "fixture.md"
+from helpers import FIXTURE_BOOK, ROOT
+
+FIXTURE = FIXTURE_BOOK / "fixture.md"
 
 
 @pytest.fixture

@@ -25,8 +25,9 @@ import pytest
 
 from nlpcourse import _download, data
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-MIRROR = Path(os.environ.get("NLPCOURSE_DATA") or REPO_ROOT.parent / "shared" / "data").resolve()
+from helpers import mirror_path
+
+MIRROR = mirror_path()
 UNIVERSAL_TAGS = {"ADJ", "ADP", "ADV", "CONJ", "DET", "NOUN", "NUM", "PRT", "PRON", "VERB", ".", "X"}
 
 

@@ -9,65 +9,13 @@ of what its headings and questions say.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import jupytext
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted(p for p in (ROOT / "book").glob("*.md") if "nbgrader:" in p.read_text(encoding="utf-8"))
+from helpers import BOOK, claimed_points, graded
 
-HEADING = re.compile(
-    r"^(?P<level>#{2,4}) (?P<title>(?:Exercise|Assignment) \w+\b.*?)\s*\((?P<points>\d+(?:\.\d+)?) points?\)\s*$"
-)
-QUESTION = re.compile(  # **Question A (1 point).** or ### Question (1 point, graded by hand)
-    r"^(?:\*\*|#{2,4} )(?P<title>Question\b[^(]*?)\s*\((?P<points>\d+(?:\.\d+)?) points?\b[^)]*\)"
-)
-ANY_HEADING = re.compile(r"^(#{1,6}) ")
-
-
-def graded(cell) -> float | None:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return float(meta["points"]) if meta.get("grade") else None
-
-
-def claimed_points(nb: nbformat.NotebookNode) -> tuple[list[tuple[str, float, float]], list[str]]:
-    """((title, points stated, points in the metadata) per exercise and question, unclaimed graded cells)."""
-    found: list[list] = []  # [title, stated, metadata sum, heading level or None for a question]
-    open_heading: list | None = None
-    open_question: list | None = None
-    unclaimed: list[str] = []
-    in_fence = False
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.split("\n"):
-                if line.startswith(("```", "~~~")):
-                    in_fence = not in_fence
-                if in_fence:
-                    continue
-                heading, any_heading, question = HEADING.match(line), ANY_HEADING.match(line), QUESTION.match(line)
-                if any_heading and open_heading and len(any_heading.group(1)) <= open_heading[3]:
-                    open_heading = None
-                if heading:
-                    open_heading = [heading["title"], float(heading["points"]), 0.0, len(heading["level"])]
-                    found.append(open_heading)
-                if question:
-                    open_question = [question["title"], float(question["points"]), 0.0, None]
-                    found.append(open_question)
-        points = graded(cell)
-        if points is None:
-            continue
-        grade_id = cell.metadata["nbgrader"]["grade_id"]
-        if cell.cell_type == "markdown" and open_question is not None:  # a written answer
-            open_question[2] += points
-            open_question = None
-        elif cell.cell_type == "code" and open_heading is not None:
-            open_heading[2] += points
-        else:
-            unclaimed.append(grade_id)
-    return [(title, stated, actual) for title, stated, actual, _ in found], unclaimed
+CHAPTERS = sorted(p for p in BOOK.glob("*.md") if "nbgrader:" in p.read_text(encoding="utf-8"))
 
 
 def mismatches(nb: nbformat.NotebookNode) -> list[str]:

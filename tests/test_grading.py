@@ -1,8 +1,12 @@
 """Student/solution versions and autograding, on a tiny fixture chapter and on the real chapters.
 
-The fixture (tests/fixtures/book/fixture.md) is pure Python and grades in seconds. The real
-chapters (book/*.md with nbgrader cells) are marked slow: each is executed by nbgrader in the
-quick profile, and every execution is shared through session-scoped fixtures.
+The fixture (tests/fixtures/book/fixture.md) is pure Python: its versions are checked in seconds.
+Its hostile set (HOSTILE: every kind of broken submission, three of which wait for a time limit)
+is graded end to end once per session (``fixture_grades``), and the real chapters (book/*.md with
+nbgrader cells) are executed by nbgrader in the quick profile: every test that uses them is
+marked slow. The structural hostile cases (a deleted, pasted or re-typed cell, changed metadata,
+a file that is not JSON) are also decided step by step, without a kernel, in the fast
+``tests/test_grading_steps.py``.
 """
 
 from __future__ import annotations
@@ -23,13 +27,12 @@ from nlpcourse import cli
 from nlpcourse.grading.gradesheet import read_csv
 from nlpcourse.course.chapters import find_chapters, read_chapter
 from nlpcourse.course.home import install_cell_source, read_course_home
-from nlpcourse.course.versions import claim_words, generate_versions
-from sandbox_required import require_sandbox
-from test_exercise_points import ANY_HEADING, HEADING, claimed_points
+from nlpcourse.course.notebooks import claim_words
+from nlpcourse.course.versions import generate_versions
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE_BOOK = ROOT / "tests" / "fixtures" / "book"
-BOOK = ROOT / "book"
+from helpers import (ANY_HEADING, BOOK, FIXTURE_BOOK, HEADING, ROOT, cell_by_id, claimed_points, meta, mirror_path,
+                     require_sandbox, save)
+
 REAL_CHAPTERS = [p.stem for p in find_chapters(BOOK)] if BOOK.exists() else []
 # Chapters whose exercises are graded each on its own (their tests use reference implementations).
 INDEPENDENT_CHAPTERS = [c for c in ("primer_pytorch", "day1_lstm_tagger", "day2_minibatch_tagger", "day3_lstm_classifier",
@@ -42,14 +45,6 @@ SUBMISSION_TIMEOUT = 40  # fixture grading: wall-clock limit for one submission
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def cell_by_id(nb, grade_id):
-    return next(c for c in nb.cells if meta(c).get("grade_id") == grade_id)
 
 
 def auto_ids(nb) -> list[str]:
@@ -423,12 +418,6 @@ def adversarial(solution, lab, chapter: str) -> tuple[nbformat.NotebookNode, dic
     return nb, verdicts
 
 
-def save(folder: Path, student: str, chapter: str, nb, nested: bool = False) -> None:
-    path = folder / student / (f"{chapter}/{chapter}.ipynb" if nested else f"{chapter}.ipynb")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-
-
 # --------------------------------------------------------------------------- generating the versions
 
 
@@ -645,6 +634,7 @@ def fixture_grades(fixture_versions, tmp_path_factory):
     return out, read_csv(out / "grades.csv"), lab
 
 
+@pytest.mark.slow  # shares fixture_grades: the hostile set graded once, minutes on 2 cores
 @pytest.mark.parametrize("student", sorted(HOSTILE))
 def test_each_submission_gets_a_score_and_a_reason(fixture_grades, student):
     out, rows, lab = fixture_grades
@@ -670,6 +660,7 @@ def test_each_submission_gets_a_score_and_a_reason(fixture_grades, student):
         assert "set aside for hand grading" in (out / "feedback" / student / "fixture.html").read_text()
 
 
+@pytest.mark.slow  # shares fixture_grades: the hostile set graded once, minutes on 2 cores
 def test_one_wrong_exercise_loses_exactly_its_points(fixture_versions, fixture_grades):
     _, rows, lab = fixture_grades
     solution = nbformat.read(fixture_versions / "solutions" / "fixture.ipynb", as_version=4)
@@ -679,6 +670,7 @@ def test_one_wrong_exercise_loses_exactly_its_points(fixture_versions, fixture_g
     assert float(right["auto_score"]) - float(wrong["auto_score"]) == sum(points(lab)[g] for g in lost)
 
 
+@pytest.mark.slow  # shares fixture_grades: the hostile set graded once, minutes on 2 cores
 def test_csv_has_a_row_per_submission_and_a_column_per_graded_cell(fixture_grades):
     out, rows, lab = fixture_grades
     assert set(rows) == {(s, "fixture") for s in HOSTILE} | {("karl", "no_such_chapter")}
@@ -691,6 +683,7 @@ def test_csv_has_a_row_per_submission_and_a_column_per_graded_cell(fixture_grade
     assert rows[("bob", "fixture")]["fx-why-max"] == "0"  # nbgrader scores an untouched answer 0
 
 
+@pytest.mark.slow  # shares fixture_grades: the hostile set graded once, minutes on 2 cores
 def test_grading_runs_the_quick_profile_and_writes_feedback(fixture_grades):
     out, _, _ = fixture_grades
     graded = out / "course" / "autograded" / "alice" / "fixture" / "fixture.ipynb"
@@ -701,6 +694,7 @@ def test_grading_runs_the_quick_profile_and_writes_feedback(fixture_grades):
     assert "not valid JSON" in (out / "feedback" / "heidi" / "fixture.html").read_text()
 
 
+@pytest.mark.slow  # shares fixture_grades: the hostile set graded once, minutes on 2 cores
 def test_submissions_are_never_modified(fixture_grades):
     """Every submitted file, hostile ones included, has the same bytes after grading."""
     out, _, _ = fixture_grades
@@ -709,6 +703,7 @@ def test_submissions_are_never_modified(fixture_grades):
     assert sha256_of_files(out / "submissions") == before
 
 
+@pytest.mark.slow  # shares fixture_grades: the hostile set graded once, minutes on 2 cores
 def test_grades_csv_is_rebuilt_from_the_gradebook_without_executing(fixture_grades, tmp_path, monkeypatch):
     from nlpcourse.grading import execute
 
@@ -726,6 +721,7 @@ def test_grades_csv_is_rebuilt_from_the_gradebook_without_executing(fixture_grad
             assert again[key] == row, key
 
 
+@pytest.mark.slow  # shares fixture_grades: the hostile set graded once, minutes on 2 cores
 def test_manual_grades_survive_a_regrade(fixture_grades, tmp_path):
     """The documented workflow: grade, give manual points in formgrader, grade again."""
     from nbgrader.api import Gradebook
@@ -790,8 +786,8 @@ class RealGrades:
 @pytest.fixture(scope="session")
 def real_grades(real_versions, tmp_path_factory):
     require_sandbox()
-    if "NLPCOURSE_DATA" not in os.environ and (ROOT.parent / "shared" / "data").is_dir():
-        os.environ["NLPCOURSE_DATA"] = str(ROOT.parent / "shared" / "data")
+    if "NLPCOURSE_DATA" not in os.environ and mirror_path().is_dir():
+        os.environ["NLPCOURSE_DATA"] = str(mirror_path())
     return RealGrades(real_versions, tmp_path_factory.mktemp("real_grading"))
 
 
@@ -888,6 +884,7 @@ def test_grading_in_parallel_gives_the_same_csv(fixture_grades, tmp_path, how):
 GOLDEN_CSV = ROOT / "tests" / "fixtures" / "golden" / "hostile_grades.csv"
 
 
+@pytest.mark.slow  # shares fixture_grades: the hostile set graded once, minutes on 2 cores
 def test_hostile_grading_csv_is_byte_for_byte_the_golden_record(fixture_grades):
     out, _, _ = fixture_grades
     assert (out / "grades.csv").read_bytes() == GOLDEN_CSV.read_bytes()

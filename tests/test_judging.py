@@ -8,7 +8,6 @@ takes from a cell, and the rule that every graded test cell of every chapter has
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,7 +17,8 @@ from nlpcourse.course.chapters import find_chapters, read_chapter
 from nlpcourse.grading.judge import judge_source, verdict
 from nlpcourse.judging import MIME, from_data, to_data
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
+
 CHAPTERS = find_chapters(ROOT / "book")
 
 

@@ -42,7 +42,7 @@ from nlpcourse.course.home import (
     substitutions,
     update_readme,
 )
-from notebook_runs import ROOT
+from helpers import ROOT
 
 FORK = CourseHome("https://github.com/a-fork/nlp-course-fork", "v2026.2")
 HOME = read_course_home(ROOT)
@@ -190,7 +190,7 @@ def run_install_cell(monkeypatch, home: CourseHome, importable: bool, extras: tu
     monkeypatch.setattr(subprocess, "run", fake_run)
     printed = io.StringIO()
     with redirect_stdout(printed):
-        exec(compile(install_cell_source(home, extras), "install-cell", "exec"), {})
+        exec(compile(install_cell_source(home, extras), "install-cell", "exec"), {})  # noqa: S102 (the course's own install cell)
     return commands, "".join(pins), printed.getvalue()
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from nlpcourse.course.chapters import chapter_names
-from notebook_runs import BOOK, NOTEBOOK_HEADER, notebook_sources, execute
+from helpers import BOOK, NOTEBOOK_HEADER, execute, notebook_sources
 
 SOURCES = notebook_sources()
 

@@ -1,9 +1,10 @@
 """Project-wide rules that no single module test covers."""
 
+import ast
 import re
 import subprocess
 
-from notebook_runs import ROOT
+from helpers import ROOT
 
 TORCHTEXT_IMPORT = re.compile(r"^\s*(import torchtext|from torchtext\b)", re.MULTILINE)
 
@@ -22,3 +23,18 @@ def test_nothing_imports_or_requires_torchtext():
     assert not offenders, f"torchtext is imported in {offenders}"
     requirements = (ROOT / "requirements.txt").read_text().lower()
     assert "torchtext" not in requirements
+
+
+def test_no_test_module_imports_another():
+    """Shared test code lives in tests/helpers.py (fixtures in conftest.py), never in a test module."""
+    tests = ROOT / "tests"
+    test_modules = {path.stem for path in tests.glob("test_*.py")} | {"conftest"}
+    offenders = []
+    for path in sorted(tests.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            offenders += [f"{path.name}:{node.lineno} imports {name}" for name in names
+                          if name.split(".")[0] in test_modules or name.startswith("tests.")]
+    assert len(test_modules) > 20, "no test module found"
+    assert not offenders, offenders

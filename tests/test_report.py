@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime
 import json
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nlpcourse import report
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
 
 
 @pytest.mark.parametrize("value", [0.8731, 42, "text", [1, 2]])
@@ -44,7 +43,7 @@ def results(tmp_path, monkeypatch):
     folder = tmp_path / "results"
     monkeypatch.setenv("NLPCOURSE_RESULTS", str(folder))
     monkeypatch.setenv("NLPCOURSE_PROFILE", "quick")
-    monkeypatch.chdir(REPO_ROOT)  # so the commit can be read
+    monkeypatch.chdir(ROOT)  # so the commit can be read
     return folder
 
 
@@ -59,7 +58,7 @@ def test_record_result_writes_json(results):
     assert record["epoch_time_s"] == 1.5
     assert record["epochs"] == 3
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=REPO_ROOT).stdout.strip()
+                            cwd=ROOT).stdout.strip()
     assert record["commit"] == (commit or "unknown")
     assert sorted(p.name for p in path.parent.iterdir()) == ["day3.json"]  # no temporary file left
 

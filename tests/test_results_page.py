@@ -4,7 +4,7 @@ import pytest
 
 from nlpcourse.book import results_page
 from nlpcourse.book.edition import student_source
-from notebook_runs import ROOT
+from helpers import ROOT
 
 RECORD = {"chapter": "imdb", "test_accuracy": 0.88376, "baseline_test_accuracy": 0.50008, "epochs": 8,
           "tfidf_test_accuracy": 0.90608, "device": "cpu", "commit": "e744f1c", "date": "2026-11-22",

@@ -13,7 +13,7 @@ from nlpcourse.course.directory import build_course
 from nlpcourse.course.home import read_course_home
 from nlpcourse.grading.screen import screen_cells, screen_source, set_aside
 from nlpcourse.course.versions import generate_versions
-from test_grading import BOOK, FIXTURE_BOOK, ROOT, cell_by_id, meta
+from helpers import BOOK, FIXTURE_BOOK, ROOT, cell_by_id, meta
 
 # What a chapter's notebook has imported by the time a learner's cell runs.
 IMPORTED = {"torch": "torch", "nn": "torch.nn", "F": "torch.nn.functional", "math": "math", "np": "numpy",

@@ -14,16 +14,15 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
 
 from nlpcourse.course.chapters import find_chapters
-from test_exercise_points import HEADING
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import HEADING, ROOT
+
 CHAPTERS = find_chapters(ROOT / "book")
 REGION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION[ \t]*$", re.S | re.M)
 CODE_SPAN = re.compile(r"``?([^`]+?)``?")

@@ -15,10 +15,10 @@ import nbformat
 import pytest
 
 from nlpcourse import cli
-from sandbox_required import require_sandbox
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT / "tests" / "fixtures" / "book" / "fixture.md"
+from helpers import FIXTURE_BOOK, ROOT, require_sandbox
+
+FIXTURE = FIXTURE_BOOK / "fixture.md"
 HIDDEN_ONLY = "one mean per case"  # words only the hidden tests' source holds
 
 

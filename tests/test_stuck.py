@@ -23,10 +23,9 @@ from nlpcourse.course.chapters import read_chapter
 from nlpcourse.course.home import install_cell_source, read_course_home
 from nlpcourse.grading.gradesheet import read_csv
 from nlpcourse.course.versions import FALLBACK_TAG, exercise_names, generate_versions, stub_functions
-from notebook_runs import ROOT
+from helpers import ROOT, mirror_path
 
 CHAPTER = "day1_lstm_tagger"
-DATA = ROOT.parent / "shared" / "data"
 
 
 # --------------------------------------------------------------------------- the library
@@ -234,8 +233,8 @@ def first_exercise_unsolved(lab, solution):
 @pytest.mark.slow  # about 2 minutes: Day 1 runs once in the quick profile, then nbgrader grades it
 def test_a_stuck_learner_runs_the_whole_chapter_and_grading_counts_only_their_code(day1_versions, tmp_path,
                                                                                   monkeypatch):
-    if "NLPCOURSE_DATA" not in os.environ and DATA.is_dir():
-        monkeypatch.setenv("NLPCOURSE_DATA", str(DATA))
+    if "NLPCOURSE_DATA" not in os.environ and mirror_path().is_dir():
+        monkeypatch.setenv("NLPCOURSE_DATA", str(mirror_path()))
     monkeypatch.setenv("NLPCOURSE_PROFILE", "quick")
     monkeypatch.setenv("NLPCOURSE_PROGRESS", "0")
     for name in config.GRADING_ENV:
