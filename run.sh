@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The course's two commands, on a fresh machine with Python 3.11 (tested; the pins need 3.11+):
+# The course's commands, on a fresh machine with Python 3.11 (tested; the pins need 3.11+):
 #   bash run.sh book   install, build the HTML book (_build/html/index.html); full profile by
 #                      default: publishes each chapter's committed execution (results/full/*.ipynb)
 #                      while its code is unchanged, executes the others (hours on a CPU for the labs);
 #                      NLPCOURSE_PROFILE=quick executes every chapter in the quick profile (minutes)
-#   bash run.sh test   install, then run the whole test suite (quick profile)
+#   bash run.sh test   install, then run the whole test suite (quick profile); CI runs this
+#   bash run.sh test --fast   the same without the tests marked slow: day-to-day work
+#   bash run.sh lint   ruff, as pinned in requirements.txt, with pyproject.toml's rules (seconds)
 #   bash run.sh student-book   after `book`: the student edition, without solutions or model answers
 # Environment: NLPCOURSE_DATA (offline data mirror), NLPCOURSE_PROFILE (full | quick),
 # NLPCOURSE_OFFLINE=1 (book and student-book: MathJax served from the build, for a classroom).
@@ -73,10 +75,19 @@ case "${1:-}" in
     install
     sandbox_check
     export NLPCOURSE_PROFILE="${NLPCOURSE_PROFILE:-quick}" NLPCOURSE_PROGRESS=0
-    .venv/bin/python -m pytest -v --durations=25 "${@:2}"
+    args=("${@:2}")
+    if [ "${2:-}" = --fast ]; then  # no test that executes a chapter, grades for minutes or waits for a limit
+      args=(-m "not slow" "${@:3}")
+    fi
+    .venv/bin/python -m pytest -v --durations=25 ${args[@]+"${args[@]}"}
+    ;;
+  lint)
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/python -m pip install --quiet "$(grep -E '^ruff==' requirements.txt | cut -d' ' -f1)"
+    .venv/bin/ruff check .
     ;;
   *)
-    echo "usage: bash run.sh book | student-book | test [pytest options]" >&2
+    echo "usage: bash run.sh book | student-book | test [--fast] [pytest options] | lint" >&2
     exit 2
     ;;
 esac

@@ -54,7 +54,7 @@ def read_submission(path: Path) -> nbformat.NotebookNode:
             nb = nbformat.reads(text, as_version=4)
         if not isinstance(nb.get("cells"), list):
             raise ValueError("no list of cells")
-    except Exception as err:  # noqa: BLE001 (anything that is not a notebook)
+    except Exception as err:  # anything that is not a notebook (re-raised as Unreadable)
         raise Unreadable(f"not a Jupyter notebook ({short(err)}): scored 0") from err
     return nb
 
