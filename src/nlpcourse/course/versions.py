@@ -14,9 +14,8 @@ Every chapter goes through a temporary nbgrader course directory (:mod:`.directo
 
 Both start with the cell that installs ``nlpcourse`` on Colab or Binder (with the optional
 dependencies the chapter needs, :func:`.home.chapter_extras`), and their links come
-from the course's home (:mod:`.home`). Regenerating gives
-byte-identical files: jupytext draws a new random cell ``id`` at each conversion, so ids are
-rebuilt from the ``grade_id`` (or the cell's position), and volatile metadata is dropped.
+from the course's home (:mod:`.home`). Regenerating gives byte-identical files
+(:mod:`.notebooks`).
 """
 
 from __future__ import annotations
@@ -30,75 +29,15 @@ from pathlib import Path
 
 import nbformat
 
-INSTALL_CELL_ID = "install-nlpcourse"
+from .chapters import find_chapters, read_chapter
+from .directory import build_course
+from .home import chapter_extras, install_cell_source, read_course_home
+from .notebooks import normalize, notebook_bytes, write_if_changed
+
 STUB = "raise NotImplementedError()"  # the stub's last line (nbgrader_config.py: ClearSolutions.code_stub)
 FALLBACK_TAG = "nlpcourse-fallback"
 _EXERCISE = re.compile(r"^#+\s*(?P<kind>Exercise|Assignment)\s+(?P<number>\d+)\s*[—:–-]\s*(?P<title>.*?)"
                        r"\s*(?:\([^()]*points?[^()]*\))?\s*$")
-KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
-# Cell metadata that belongs in a released notebook; everything else (execution times,
-# collapsed/scrolled flags, jupytext leftovers) is dropped so that files never drift.
-KEPT_CELL_METADATA = ("deletable", "editable", "nbgrader", "tags")
-# A book-build check in a sentence (``{claim}`words|expression```, see .claims): a notebook shows
-# its words only.
-_CLAIM = re.compile(r"\{claim\}`([^`]*)\|[^`|]*`")
-
-
-def claim_words(markdown: str) -> str:
-    """``markdown`` with each claim replaced by the words it shows."""
-    return _CLAIM.sub(r"\1", markdown)
-
-
-# --------------------------------------------------------------------------- normalising
-
-
-def _clean_id(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "-", text)[:64] or "cell"
-
-
-def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Make ``nb`` deterministic in place: stable cell ids, no outputs, no volatile metadata."""
-    nb.nbformat, nb.nbformat_minor = 4, 5
-    kernelspec = dict(nb.metadata.get("kernelspec") or KERNELSPEC)
-    nb.metadata = nbformat.NotebookNode(
-        kernelspec=nbformat.NotebookNode(kernelspec),
-        language_info=nbformat.NotebookNode(name="python"),
-    )
-    used: set[str] = set()
-    for index, cell in enumerate(nb.cells):
-        meta = cell.metadata
-        grade_id = meta.get("nbgrader", {}).get("grade_id")
-        if index == 0 and cell.source.startswith("# On Colab or Binder"):
-            base = INSTALL_CELL_ID
-        else:
-            base = _clean_id(grade_id) if grade_id else f"cell-{index}"
-        cell_id, n = base, 1
-        while cell_id in used:
-            n += 1
-            cell_id = _clean_id(f"{base}-{n}")
-        used.add(cell_id)
-        cell.id = cell_id
-        cell.metadata = nbformat.NotebookNode({k: meta[k] for k in KEPT_CELL_METADATA if k in meta})
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-        else:
-            cell.source = claim_words(cell.source)
-    return nb
-
-
-def notebook_bytes(nb: nbformat.NotebookNode) -> bytes:
-    """The file content nbformat writes (sorted keys, indent 1), ending in a newline."""
-    text = nbformat.writes(nb, version=4)
-    return (text if text.endswith("\n") else text + "\n").encode("utf-8")
-
-
-def write_if_changed(path: Path, data: bytes) -> bool:
-    if path.exists() and path.read_bytes() == data:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return True
 
 
 def solution_version(release: nbformat.NotebookNode, source: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -274,10 +213,6 @@ def generate_versions(
     root = book_dir.resolve().parent
     if repo_config is None and (root / "nbgrader_config.py").exists():
         repo_config = root / "nbgrader_config.py"
-    from .chapters import find_chapters, read_chapter
-    from .directory import build_course  # the course imports this module's normalising helpers
-    from .home import chapter_extras, install_cell_source, read_course_home
-
     chapters = find_chapters(book_dir)
     written = []
     with tempfile.TemporaryDirectory(prefix="nlpcourse-assign-") as tmp:
