@@ -154,7 +154,7 @@ def execute(path: Path) -> Run:
     reuses these outputs instead of executing every chapter a second time."""
     os.environ["NLPCOURSE_PROFILE"] = "quick"
     os.environ["NLPCOURSE_PROGRESS"] = "0"
-    notebook = book_cache.read_chapter(path)
+    notebook = book_cache.myst_notebook(path)
     client = NotebookClient(notebook, timeout=900, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()

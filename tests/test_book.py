@@ -46,7 +46,7 @@ def jupyter_book_build(*options: str, **environment: str) -> subprocess.Complete
 def build():
     book_cache.prepare(EXECUTION_CACHE, "quick")
     for path in notebook_sources():
-        if not book_cache.is_cached(EXECUTION_CACHE, book_cache.read_chapter(path)):
+        if not book_cache.is_cached(EXECUTION_CACHE, book_cache.myst_notebook(path)):
             execute(path)  # shares the harness's executions through the execution cache
     return jupyter_book_build()
 
@@ -91,7 +91,7 @@ def test_no_hidden_tests_errors_or_stubs_on_any_page(build):
 def test_chapter_has_a_figure_and_folded_solutions(build, source):
     page = BeautifulSoup((HTML / "book" / f"{source.stem}.html").read_text(), "html.parser")
     assert page.select(".cell_output img"), f"{source.stem} has no figure"
-    notebook = book_cache.read_chapter(source)
+    notebook = book_cache.myst_notebook(source)
     solutions = [cell for cell in notebook.cells if cell.cell_type == "code"
                  and cell.metadata.get("nbgrader", {}).get("solution")]
     folded = page.select("div.cell.tag_hide-input")

@@ -24,7 +24,7 @@ print(1 + 1)
 def chapter(tmp_path, code="print(1 + 1)"):
     source = tmp_path / "chapter.md"
     source.write_text(CHAPTER.replace("print(1 + 1)", code))
-    return source, book_cache.read_chapter(source)
+    return source, book_cache.myst_notebook(source)
 
 
 def test_stored_chapter_is_found_and_edited_code_is_not(tmp_path):
@@ -32,7 +32,7 @@ def test_stored_chapter_is_found_and_edited_code_is_not(tmp_path):
     source, notebook = chapter(tmp_path)
     assert not book_cache.is_cached(folder, notebook)
     book_cache.store(folder, source, notebook, "quick", 1.0)
-    assert book_cache.is_cached(folder, book_cache.read_chapter(source))
+    assert book_cache.is_cached(folder, book_cache.myst_notebook(source))
     _, edited = chapter(tmp_path, code="print(2 + 2)")
     assert not book_cache.is_cached(folder, edited)
 

@@ -56,7 +56,7 @@ def book_with_fixture(tmp_path: Path) -> Path:
 
 
 def record_fake_execution(root: Path) -> None:
-    notebook = book_cache.read_chapter(root / "book" / "fixture.md")
+    notebook = book_cache.myst_notebook(root / "book" / "fixture.md")
     full_executions.write(root, "fixture", fake_execution(notebook), {"fixture.json": {"chapter": "fixture"}},
                           1.0, "abc1234", "cpu")
 
@@ -98,7 +98,7 @@ def test_only_the_edited_chapter_goes_stale(tmp_path):
     root = book_with_fixture(tmp_path)
     shutil.copy(FIXTURE, root / "book" / "other.md")
     for chapter in ("fixture", "other"):
-        notebook = book_cache.read_chapter(root / "book" / f"{chapter}.md")
+        notebook = book_cache.myst_notebook(root / "book" / f"{chapter}.md")
         full_executions.write(root, chapter, fake_execution(notebook), {}, 1.0, "abc1234", "cpu")
     edit(root, "print(f\"profile: {profile}\")", "print(f\"profile is {profile}\")")
     assert not full_executions.status(root, "fixture").current
@@ -125,7 +125,7 @@ def test_merge_keeps_current_prose_and_takes_the_artifact_outputs(tmp_path):
     root = book_with_fixture(tmp_path)
     record_fake_execution(root)
     edit(root, "A stand-in chapter", "A freshly rewritten stand-in chapter")
-    source = book_cache.read_chapter(root / "book" / "fixture.md")
+    source = book_cache.myst_notebook(root / "book" / "fixture.md")
     merged = full_executions.merge(full_executions.read(full_executions.artifact_path(root, "fixture")), source)
     markdown = "".join(c.source for c in merged.cells if c.cell_type == "markdown")
     assert "A freshly rewritten stand-in chapter" in markdown
@@ -136,7 +136,7 @@ def test_merge_keeps_current_prose_and_takes_the_artifact_outputs(tmp_path):
     edit(root, "import math", "import math, sys")
     with pytest.raises(ValueError, match="execute it again"):
         full_executions.merge(full_executions.read(full_executions.artifact_path(root, "fixture")),
-                              book_cache.read_chapter(root / "book" / "fixture.md"))
+                              book_cache.myst_notebook(root / "book" / "fixture.md"))
 
 
 def test_published_chapter_is_found_in_the_execution_cache(tmp_path):
@@ -145,7 +145,7 @@ def test_published_chapter_is_found_in_the_execution_cache(tmp_path):
     edit(root, "A stand-in chapter", "A rewritten stand-in chapter")
     cache = tmp_path / "cache"
     assert full_executions.publish(root, "fixture", cache).current
-    current = book_cache.read_chapter(root / "book" / "fixture.md")
+    current = book_cache.myst_notebook(root / "book" / "fixture.md")
     assert book_cache.is_cached(cache, current)
     assert (cache / book_cache.PROFILE_MARKER).read_text().strip() == "full"
 
@@ -183,7 +183,7 @@ def test_build_step_says_what_it_executes_and_why_before_it_starts(tmp_path, mon
     assert "fixture: from fixture.ipynb: code unchanged" in out
     assert "other: EXECUTES: no full-profile execution committed (other.ipynb missing)" in out
     assert out.index("other: EXECUTES") < out.index("executing other")
-    assert book_cache.is_cached(cache, book_cache.read_chapter(root / "book" / "fixture.md"))
+    assert book_cache.is_cached(cache, book_cache.myst_notebook(root / "book" / "fixture.md"))
 
 
 def test_record_executes_the_chapters_asked_for_and_rejects_unknown_ones(tmp_path, monkeypatch, capsys):
@@ -217,7 +217,7 @@ def test_full_profile_writes_the_record_and_the_artifact_together(tmp_path, monk
     assert not (tmp_path / "elsewhere").exists()  # the caller's results folder is left alone
     assert os.environ["NLPCOURSE_RESULTS"] == str(tmp_path / "elsewhere")  # and its environment
     assert os.environ["NLPCOURSE_PROFILE"] == "quick"
-    assert book_cache.is_cached(tmp_path / "cache", book_cache.read_chapter(root / "book" / "fixture.md"))
+    assert book_cache.is_cached(tmp_path / "cache", book_cache.myst_notebook(root / "book" / "fixture.md"))
 
 
 BOOK_CONFIG = """title: committed executions

@@ -18,7 +18,7 @@ from myst_nb.core.read import read_myst_markdown_notebook
 PROFILE_MARKER = "nlpcourse-profile"
 
 
-def read_chapter(source: Path) -> nbformat.NotebookNode:
+def myst_notebook(source: Path) -> nbformat.NotebookNode:
     """A MyST chapter as the notebook myst-nb builds from it (so cache keys match the build's)."""
     return read_myst_markdown_notebook(source.read_text(), path=str(source))
 

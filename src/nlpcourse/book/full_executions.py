@@ -178,7 +178,7 @@ def status(root: Path, chapter: str) -> Status:
     if not path.exists():
         return Status(chapter, path, None, False)
     provenance = read(path).metadata.get(METADATA_KEY, {})
-    current = provenance.get("code_hash") == code_hash(book_cache.read_chapter(Path(root) / "book" / f"{chapter}.md"))
+    current = provenance.get("code_hash") == code_hash(book_cache.myst_notebook(Path(root) / "book" / f"{chapter}.md"))
     return Status(chapter, path, provenance, current)
 
 
@@ -205,7 +205,7 @@ def publish(root: Path, chapter: str, cache: Path) -> Status:
     state = status(root, chapter)
     if state.current:
         source_path = Path(root) / "book" / f"{chapter}.md"
-        merged = merge(read(state.artifact), book_cache.read_chapter(source_path))
+        merged = merge(read(state.artifact), book_cache.myst_notebook(source_path))
         book_cache.store(cache, source_path, merged, "full", state.provenance.get("execution_seconds", 0.0))
     return state
 

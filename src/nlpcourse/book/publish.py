@@ -56,7 +56,7 @@ def execute(root: Path, chapter: str, cache: Path) -> tuple[Path, float]:
     ``results/full/`` and embedded in the artifact.
     """
     source = root / "book" / f"{chapter}.md"
-    notebook = book_cache.read_chapter(source)
+    notebook = book_cache.myst_notebook(source)
     with tempfile.TemporaryDirectory(prefix="full-profile-") as recorded, \
             environment(NLPCOURSE_PROFILE="full", NLPCOURSE_PROGRESS="0", NLPCOURSE_RESULTS=recorded):
         start = time.perf_counter()
@@ -103,7 +103,7 @@ def plan(root: Path, chapters: list[str], cache: Path, missing_only: bool) -> di
     """What happens to each chapter, and why: ``cached``, ``committed`` or ``execute``."""
     actions = {}
     for chapter in chapters:
-        if missing_only and book_cache.is_cached(cache, book_cache.read_chapter(root / "book" / f"{chapter}.md")):
+        if missing_only and book_cache.is_cached(cache, book_cache.myst_notebook(root / "book" / f"{chapter}.md")):
             actions[chapter] = "cached"
         elif missing_only and full_executions.status(root, chapter).current:
             actions[chapter] = "committed"
