@@ -26,10 +26,11 @@ from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateI
                                     OverwriteCells, OverwriteKernelspec)
 
 from nlpcourse.course.directory import nbgrader_api, prepare_course
-from .execute import STUDENT_TIMEOUT_S, ExecutionOutcome, ExecutionTask, execute_notebook, last_error_line, short
+from .execute import STUDENT_TIMEOUT_S, ExecutionOutcome, ExecutionTask, execute_notebook
 from .gradesheet import (Result, expected_scores, explain_autograded, fallback_feedback, load_results,
                          store_result, write_csv)
 from .judge import autograde_steps
+from .messages import last_error_line, short
 from .sandbox import Limits, get_sandbox
 from .submissions import Submission, Unreadable, find_submissions, inspect_submission, read_submission
 

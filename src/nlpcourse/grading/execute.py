@@ -14,7 +14,6 @@ dispatcher can send tasks to threads or to other machines.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from .messages import last_error_line, short
 from .sandbox import Limits, SandboxUnavailable, get_sandbox, read_back
 
 # Quick profile; no progress bars: nbgrader scores a test cell that writes to stderr 0.
@@ -135,17 +135,3 @@ def explain_failure(log: str) -> str:
         return "a cell ran past the per-cell time limit and did not stop when interrupted, so nbgrader gave up on the notebook"
     return "the notebook could not be executed: " + short(last_error_line(log))
 
-
-def last_error_line(text: str) -> str:
-    """The exception line of a traceback (``SomethingError: message``), else the last line."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    for line in reversed(lines):
-        if re.match(r"^[\w.]+(Error|Exception|Exit)\b", line):
-            return line
-    return lines[-1] if lines else "unknown error"
-
-
-def short(text: object, limit: int = 120) -> str:
-    """One line of at most ``limit`` characters."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from .execute import short
+from .messages import short
 from .screen import SET_ASIDE
 
 FIELDS = ["student", "chapter", "status", "score", "max_score", "auto_score", "auto_max_score", "manual_pending"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from .execute import short
+from .messages import short
 
 
 @dataclass(frozen=True)
