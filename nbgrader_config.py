@@ -39,10 +39,14 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^/]+?)_\d+_assignsubmission_file_(?P<file_id>[^/]+)$"
 
 # `nbgrader autograde` grades as `nlpcourse grade` does: learner code runs in the grading
-# sandbox (nlpcourse.grading.sandboxed_execute; c.SandboxedExecute.sandbox picks one, "auto"
-# by default), then every graded test cell is decided outside the learner's kernel, in
-# nbgrader's own process, after the static screen of the learner's cells
-# (nlpcourse.grading.judge, nlpcourse.grading.screen).
+# sandbox (nlpcourse.grading.sandboxed_execute), then every graded test cell is decided outside
+# the learner's kernel, in nbgrader's own process, after the static screen of the learner's
+# cells (nlpcourse.grading.judge, nlpcourse.grading.screen).
+#
+# Both read nlpcourse's grading settings, set here like nbgrader's own: c.Grading.sandbox,
+# .submission_timeout, .sandbox_memory, .jobs, .scheduler (defaults and help text in
+# nlpcourse.grading.settings; `nlpcourse grade --help` lists them, and its flags set them for
+# one run without writing anything, e.g. --sandbox-memory 4).
 from nlpcourse.grading.judge import autograde_steps  # noqa: E402
 from nlpcourse.grading.sandboxed_execute import SandboxedExecute  # noqa: E402
 

@@ -29,12 +29,14 @@ import nbformat
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, write_results  # noqa: E402
+from _common import machine, write_results
 
-from nlpcourse.grading.autograde import grade  # noqa: E402
-from nlpcourse.grading.dispatch import execution_runner  # noqa: E402
-from nlpcourse.grading.sandbox import get_sandbox  # noqa: E402
-from nlpcourse.course.versions import generate_versions  # noqa: E402
+from traitlets.config import Config
+
+from nlpcourse.grading.autograde import grade
+from nlpcourse.grading.dispatch import execution_runner
+from nlpcourse.grading.sandbox import get_sandbox
+from nlpcourse.course.versions import generate_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASS_SUBMISSIONS = 300 * 5  # learners x chapters
@@ -53,7 +55,7 @@ def make_folder(book: Path, chapter: str, count: int, out: Path) -> Path:
 
 
 def timed_grade(folder: Path, book: Path, jobs: int, sandbox: str, out: Path) -> dict:
-    run = execution_runner(jobs=jobs, log=lambda message: None)
+    run = execution_runner(jobs=jobs)
     phase = {}
 
     def timed_run(tasks):
@@ -64,8 +66,8 @@ def timed_grade(folder: Path, book: Path, jobs: int, sandbox: str, out: Path) ->
 
     started = time.perf_counter()
     results = grade(folder, out / f"grades_{jobs}.csv", book_dir=book, course_dir=out / f"course_{jobs}",
-                    nbgrader_config=ROOT / "nbgrader_config.py", run_executions=timed_run, sandbox=sandbox,
-                    log=lambda message: None)
+                    nbgrader_config=ROOT / "nbgrader_config.py", run_executions=timed_run,
+                    settings=Config({"Grading": {"sandbox": sandbox}}))
     wall = time.perf_counter() - started
     statuses = sorted({r.status for r in results})
     return {"wall_s": wall, **phase, "statuses": statuses,

@@ -43,7 +43,9 @@ def test_manual_grade_survives_rebuild_clean_and_regrade(repo, tmp_path_factory)
     (subs / "alice").mkdir()
     shutil.copy(course_dir / "source" / "fixture" / "fixture.ipynb", subs / "alice" / "fixture.ipynb")
     grade = ["grade", str(subs), "--book", str(repo / "book"), "--timeout", "8"]
+    settings = (course_dir / "nbgrader_config.py").read_bytes()
     assert cli.main([*grade, "--out", str(repo / "first.csv")]) == 0
+    assert (course_dir / "nbgrader_config.py").read_bytes() == settings, "--timeout is for this run only"
     assert read_csv(repo / "first.csv")[("alice", "fixture")]["fx-why-max"] == ""  # waits for a manual grade
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
         gb.find_grade("fx-why-max", "fixture", "fixture", "alice").manual_score = 0.5  # as formgrader does

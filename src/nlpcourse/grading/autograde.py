@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from dataclasses import replace
@@ -22,25 +23,24 @@ from pathlib import Path
 from typing import Callable
 
 import nbformat
-from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, NbGraderPreprocessor,
+from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, Execute, NbGraderPreprocessor,
                                     OverwriteCells, OverwriteKernelspec)
+from traitlets.config import Config
 
-from nlpcourse.course.directory import nbgrader_api, prepare_course
-from .execute import STUDENT_TIMEOUT_S, ExecutionOutcome, ExecutionTask, execute_notebook
+from nlpcourse.course.directory import load_config, nbgrader_api, prepare_course, settings_file
+from .dispatch import execution_runner
+from .execute import ExecutionOutcome, ExecutionTask
 from .gradesheet import (Result, expected_scores, explain_autograded, fallback_feedback, load_results,
                          store_result, write_csv)
 from .judge import autograde_steps
 from .messages import last_error_line, short
-from .sandbox import Limits, get_sandbox
+from .sandbox import get_sandbox
+from .settings import Grading
 from .submissions import Submission, Unreadable, find_submissions, inspect_submission, read_submission
 
 SANITIZE = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
 RunExecutions = Callable[[list[ExecutionTask]], list[ExecutionOutcome]]
-
-
-def run_sequentially(tasks: list[ExecutionTask]) -> list[ExecutionOutcome]:
-    """The default ``run_executions``: one submission after the other."""
-    return [execute_notebook(task) for task in tasks]
+logger = logging.getLogger(__name__)
 
 
 class ReplayExecute(NbGraderPreprocessor):
@@ -60,6 +60,19 @@ class ReplayExecute(NbGraderPreprocessor):
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = done.outputs, done.execution_count
         return nb, resources
+
+
+class ReplayRun(NbGraderPreprocessor):
+    """Execute's stand-in for a whole grading run: each submission's execution (notebook JSON text,
+    by ``student/chapter``) replayed with :class:`ReplayExecute`. Set once per run, not per submission."""
+
+    def __init__(self, executed: dict[str, str], **kwargs):
+        super().__init__(**kwargs)
+        self.executed = executed
+
+    def preprocess(self, nb, resources):
+        key = f"{resources['nbgrader']['student']}/{resources['nbgrader']['assignment']}"
+        return ReplayExecute(nbformat.reads(self.executed[key], as_version=4)).preprocess(nb, resources)
 
 
 def sanitize(nb: nbformat.NotebookNode, sub: Submission, api) -> nbformat.NotebookNode:
@@ -113,9 +126,7 @@ def finish(sub: Submission, result: Result, outcome: ExecutionOutcome | None, ap
     if outcome is not None:
         result.seconds = outcome.seconds
         failure = outcome.failure
-        if outcome.ok:
-            api.config.Autograde.autograde_preprocessors = autograde_steps(
-                ReplayExecute(nbformat.reads(outcome.notebook, as_version=4)))
+        if outcome.ok:  # the run's ReplayRun hands nbgrader this execution
             graded = api.autograde(sub.chapter, sub.student, force=True, create=True)
             failure = "" if graded["success"] else "nbgrader could not grade it: " + short(
                 last_error_line((graded.get("error") or "") + "\n" + (graded.get("log") or "")))
@@ -148,36 +159,43 @@ def grade(
     feedback_dir: str | Path | None = None,
     book_dir: str | Path = "book",
     course_dir: str | Path | None = None,
-    timeout: int | None = None,
-    student_timeout: float = STUDENT_TIMEOUT_S,
     nbgrader_config: str | Path | None = None,
-    run_executions: RunExecutions = run_sequentially,
-    sandbox: str = "auto",
-    limits: Limits | None = None,
-    log=print,
+    settings: Config | None = None,
+    run_executions: RunExecutions | None = None,
 ) -> list[Result]:
     """Grade every submission in ``submissions_dir``; write ``out_csv``; return the rows.
 
     The course directory (default: ``course/`` beside ``book/``) keeps the gradebook, so manual
-    grades given in nbgrader's formgrader survive a re-run. ``timeout`` overrides the per-cell
-    limit of ``nbgrader_config.py`` (by default the one beside ``book/``). Learner code runs in
-    ``sandbox`` (see :mod:`nlpcourse.grading.sandbox`) within ``limits``; when that sandbox cannot run here,
-    `SandboxUnavailable` is raised before anything is graded.
+    grades given in nbgrader's formgrader survive a re-run. The settings are those of
+    ``nbgrader_config.py`` (by default the one beside ``book/``) with ``settings`` (the command
+    line's) over them, for this run only: ``Execute.timeout`` per cell and :class:`.settings.Grading`.
+    Learner code runs in ``Grading.sandbox``; when that sandbox cannot run here, `SandboxUnavailable`
+    is raised before anything is graded. ``run_executions`` defaults to ``Grading.jobs`` threads or
+    ``Grading.scheduler``'s Dask workers (:func:`.dispatch.execution_runner`).
     """
-    chosen = get_sandbox(sandbox)
+    settings = settings or Config()
+    config = load_config(settings_file(book_dir, nbgrader_config))
+    config.merge(settings)
+    grading = Grading(config=config)
+    chosen = get_sandbox(grading.sandbox)
+    run_executions = run_executions or execution_runner(grading.jobs, grading.scheduler)
     submissions = find_submissions(submissions_dir)
-    course_dir, releases = prepare_course(book_dir, course_dir, nbgrader_config, timeout,
-                                          only={s.chapter for s in submissions}, log=log)
-    api = nbgrader_api(course_dir)
-    cell_timeout = int(api.config.Execute.get("timeout", 30))
-    prepared = [prepare(s, releases.get(s.chapter), api, cell_timeout, student_timeout) for s in submissions]
-    prepared = [(result, task and replace(task, sandbox=chosen.name, limits=limits or Limits()))
+    course_dir, releases = prepare_course(book_dir, course_dir, nbgrader_config,
+                                          only={s.chapter for s in submissions})
+    api = nbgrader_api(course_dir, settings)
+    cell_timeout = Execute(config=api.config).timeout
+    prepared = [prepare(s, releases.get(s.chapter), api, cell_timeout, grading.submission_timeout)
+                for s in submissions]
+    prepared = [(result, task and replace(task, sandbox=chosen.name, limits=grading.limits()))
                 for result, task in prepared]
     tasks = [task for _, task in prepared if task is not None]
-    log(f"executing {len(tasks)} submission(s) in the {chosen.name} sandbox ...")
+    logger.info(f"executing {len(tasks)} submission(s) in the {chosen.name} sandbox ...")
     if chosen.warning:
-        log(chosen.warning)
-    outcomes = iter(run_executions(tasks))
+        logger.info(chosen.warning)
+    outcomes = run_executions(tasks)
+    api.config.Autograde.autograde_preprocessors = autograde_steps(
+        ReplayRun({o.key: o.notebook for o in outcomes if o.ok}))
+    outcomes = iter(outcomes)
     started = time.monotonic()
     with open(course_dir / "grading.log", "a", encoding="utf-8") as grading_log:
         grading_log.write(f"\n===== grading run, sandbox: {chosen.name} =====\n{chosen.warning}\n")
@@ -186,8 +204,8 @@ def grade(
             if outcome is not None:
                 grading_log.write(f"\n===== {sub.key} ({outcome.seconds:.1f} s) =====\n{outcome.log}\n")
             finish(sub, result, outcome, api, Path(feedback_dir) if feedback_dir else None)
-            log(f"  {sub.key}: {result.status} {('- ' + result.reason) if result.reason else ''}")
-    log(f"graded {len(submissions)} submission(s) in {time.monotonic() - started:.0f} s after execution")
+            logger.info(f"  {sub.key}: {result.status} {('- ' + result.reason) if result.reason else ''}")
+    logger.info(f"graded {len(submissions)} submission(s) in {time.monotonic() - started:.0f} s after execution")
     results = load_results(course_dir, [(s.student, s.chapter) for s in submissions])
     write_csv(results, out_csv)
     return results

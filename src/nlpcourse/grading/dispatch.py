@@ -56,18 +56,22 @@ def run_tasks(
     return run_dask(tasks, fn, failed, scheduler, jobs)
 
 
+class ImpossibleOptions(ValueError):
+    """``jobs`` and ``scheduler`` that cannot run (together)."""
+
+
 def check_options(jobs: int | None, scheduler: str | None) -> None:
-    """Raise ValueError, in words, for a combination that cannot run."""
+    """Raise :class:`ImpossibleOptions`, in words, for a combination that cannot run."""
     if jobs is not None and jobs < 1:
-        raise ValueError(f"jobs must be at least 1, not {jobs}")
+        raise ImpossibleOptions(f"jobs must be at least 1, not {jobs}")
     if scheduler not in (None, LOCAL) and jobs is not None:
-        raise ValueError("--jobs sets how many run at once on this machine; "
+        raise ImpossibleOptions("--jobs sets how many run at once on this machine; "
                          "with a cluster address, the cluster's workers decide")
     if scheduler is not None:
         try:
             import distributed  # noqa: F401
         except ImportError:
-            raise ValueError("a Dask scheduler needs the grading extra: pip install 'nlpcourse[grade]'") from None
+            raise ImpossibleOptions("a Dask scheduler needs the grading extra: pip install 'nlpcourse[grade]'") from None
 
 
 def execution_runner(jobs: int | None = None, scheduler: str | None = None

@@ -29,7 +29,6 @@ from .sandbox import Limits, SandboxUnavailable, get_sandbox, read_back
 GRADING_ENV = {"NLPCOURSE_PROFILE": "quick", "NLPCOURSE_PROGRESS": "0", "NBGRADER_EXECUTION": "autograde",
                "PYTHONUNBUFFERED": "1"}
 LOG_TAIL = 4000  # characters of the child's output kept in an outcome
-STUDENT_TIMEOUT_S = 3600  # wall-clock limit for one submission, all cells together
 
 
 @dataclass(frozen=True)

@@ -10,33 +10,30 @@ the static screen follow in this process, so both commands grade a submission al
 submission that cannot be executed (no sandbox here, a dead kernel, past the limit) stops
 nbgrader's autograde of that submission with the reason.
 
-Settings (``nbgrader_config.py``): ``c.Execute.timeout`` (per cell, as for Execute),
-``c.SandboxedExecute.sandbox`` (a name of :data:`nlpcourse.grading.sandbox.NAMES`, default ``auto``) and
-``c.SandboxedExecute.wall_timeout`` (seconds for the whole notebook).
+Settings (``nbgrader_config.py``): ``c.Execute.timeout`` (per cell, as for Execute) and the
+grading settings ``nlpcourse grade`` reads too (:class:`.settings.Grading`: ``sandbox``,
+``submission_timeout``, ``sandbox_memory``).
 """
 
 from __future__ import annotations
 
 import nbformat
 from nbgrader.preprocessors import Execute
-from traitlets import Float, Unicode
 
-from .execute import STUDENT_TIMEOUT_S, ExecutionTask, execute_notebook
+from .autograde import ReplayExecute
+from .execute import ExecutionTask, execute_notebook
+from .settings import Grading
 
 
 class SandboxedExecute(Execute):
     """Execute the notebook in the grading sandbox (a child process) and take its outputs."""
 
-    sandbox = Unicode("auto", help="the sandbox learner code runs in (nlpcourse.grading.sandbox.NAMES)"
-                      ).tag(config=True)
-    wall_timeout = Float(STUDENT_TIMEOUT_S, help="seconds for the whole notebook").tag(config=True)
-
     def preprocess(self, nb, resources):
-        from .autograde import ReplayExecute
-
         info = resources.get("nbgrader", {})
         key = f"{info.get('student', '?')}/{info.get('assignment', '?')}"
-        task = ExecutionTask(key, nbformat.writes(nb), int(self.timeout or 30), self.wall_timeout, sandbox=self.sandbox)
+        grading = Grading(parent=self)
+        task = ExecutionTask(key, nbformat.writes(nb), int(self.timeout or 30), grading.submission_timeout,
+                             sandbox=grading.sandbox, limits=grading.limits())
         outcome = execute_notebook(task)
         if not outcome.ok:
             raise RuntimeError(f"{key}: {outcome.failure}\n{outcome.log}")
