@@ -26,7 +26,8 @@ import pytest
 from nlpcourse import cli
 from nlpcourse.grading.gradesheet import read_csv
 from nlpcourse.course.chapters import find_chapters, read_chapter
-from nlpcourse.course.home import install_cell_source, read_course_home
+from nlpcourse.course.home import read_course_home
+from nlpcourse.course.install_cell import install_cell_source
 from nlpcourse.course.notebooks import claim_words
 from nlpcourse.course.versions import generate_versions
 

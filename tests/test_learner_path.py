@@ -31,17 +31,9 @@ import pytest
 import yaml
 
 from nlpcourse.course.chapters import find_chapters, read_chapter
-from nlpcourse.course.home import (
-    INSTALL_FROM_ENV,
-    PLACEHOLDER_OWNER,
-    CourseHome,
-    chapter_extras,
-    install_cell_source,
-    read_course_home,
-    render_links,
-    substitutions,
-    update_readme,
-)
+from nlpcourse.course.home import PLACEHOLDER_OWNER, CourseHome, read_course_home, render_links, substitutions
+from nlpcourse.course.install_cell import INSTALL_FROM_ENV, chapter_extras, install_cell_source
+from nlpcourse.course.readme import update_readme
 from helpers import ROOT
 
 FORK = CourseHome("https://github.com/a-fork/nlp-course-fork", "v2026.2")
@@ -95,7 +87,7 @@ def first_cell(path: Path) -> str:
 
 
 NOTEBOOKS_WIRED = first_cell(ROOT / "solutions" / f"{LEARNER_CHAPTER}.ipynb") == install_cell_source(HOME)
-NOT_WIRED = "labs/ and solutions/ do not start with course_home.install_cell_source yet (wire it into versions, regenerate)"
+NOT_WIRED = "labs/ and solutions/ do not start with install_cell.install_cell_source yet (wire it into versions, regenerate)"
 
 
 # --- the one setting ----------------------------------------------------------------------

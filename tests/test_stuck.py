@@ -20,7 +20,8 @@ from nbclient import NotebookClient
 from nlpcourse import config, stuck
 from nlpcourse import cli
 from nlpcourse.course.chapters import read_chapter
-from nlpcourse.course.home import install_cell_source, read_course_home
+from nlpcourse.course.home import read_course_home
+from nlpcourse.course.install_cell import install_cell_source
 from nlpcourse.grading.gradesheet import read_csv
 from nlpcourse.course.versions import FALLBACK_TAG, exercise_names, generate_versions, stub_functions
 from helpers import ROOT, mirror_path

@@ -13,7 +13,7 @@ Every environment variable the package reads is read here, and only here:
   build's :func:`book_edition` and :func:`offline_build`.
 
 (``NLPCOURSE_INSTALL_FROM`` is read by the install cell of each notebook, before this package
-is installed: see ``nlpcourse.course.course_home``.)
+is installed: see ``nlpcourse.course.install_cell``.)
 """
 
 from __future__ import annotations

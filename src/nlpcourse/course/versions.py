@@ -31,7 +31,8 @@ import nbformat
 
 from .chapters import find_chapters, read_chapter
 from .directory import build_course
-from .home import chapter_extras, install_cell_source, read_course_home
+from .home import read_course_home
+from .install_cell import chapter_extras, install_cell_source
 from .notebooks import normalize, notebook_bytes, write_if_changed
 
 STUB = "raise NotImplementedError()"  # the stub's last line (nbgrader_config.py: ClearSolutions.code_stub)
