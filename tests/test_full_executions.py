@@ -160,8 +160,8 @@ def test_page_note_names_commit_and_device_in_the_full_profile_only(tmp_path):
     assert full_executions.page_note(root, "fixture", None) is None
     edit(root, "import math", "import math, sys")
     assert full_executions.page_note(root, "fixture", "full") is None  # stale: executed again
-    made = full_executions.provenance(root, ["fixture"])["fixture"]
-    assert made["commit"] == "abc1234" and not made["current"]
+    state = full_executions.status(root, "fixture")
+    assert state.provenance["commit"] == "abc1234" and not state.current
 
 
 def test_build_step_says_what_it_executes_and_why_before_it_starts(tmp_path, monkeypatch, capsys):

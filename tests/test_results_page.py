@@ -4,6 +4,7 @@ import pytest
 
 from nlpcourse.book import results_page
 from nlpcourse.book.edition import student_source
+from nlpcourse.course.chapters import chapter_names
 from helpers import ROOT
 
 RECORD = {"chapter": "imdb", "test_accuracy": 0.88376, "baseline_test_accuracy": 0.50008, "epochs": 8,
@@ -14,31 +15,40 @@ RECORD = {"chapter": "imdb", "test_accuracy": 0.88376, "baseline_test_accuracy":
 def test_the_course_anchors_load_and_name_known_metrics():
     anchors = results_page.load_anchors(ROOT / "results" / "anchors.yml")
     values = {(a.chapter, round(a.value, 4)) for a in anchors}
-    assert {("imdb", 0.8479), ("imdb", 0.862), ("newsgroups", 0.7756), ("newsgroups", 0.7272)} <= values
+    assert {("lab_imdb", 0.8479), ("lab_imdb", 0.862), ("lab_newsgroups", 0.7756), ("lab_newsgroups", 0.7272)} <= values
     assert all(a.source.strip() for a in anchors)
 
 
 def test_an_anchor_on_an_unknown_metric_is_refused(tmp_path):
     path = tmp_path / "anchors.yml"
-    path.write_text("anchors:\n  - {chapter: imdb, metric: test_acc, kind: source, value: 0.8, label: x, source: y}\n")
+    path.write_text("anchors:\n  - {chapter: lab_imdb, metric: test_acc, kind: source, value: 0.8, label: x, source: y}\n")
     with pytest.raises(ValueError, match="test_acc"):
         results_page.load_anchors(path)
 
 
 def test_a_chapter_table_puts_anchors_beside_our_numbers_with_their_sources():
-    anchors = [results_page.Anchor("imdb", "test_accuracy", "public", 0.862, "bentrevett", "his notebook", "https://x"),
-               results_page.Anchor("imdb", "test_accuracy", "source", 0.8479, "lecture", "the lecture")]
-    table = results_page.chapter_table("imdb", RECORD, anchors)
+    anchors = [results_page.Anchor("lab_imdb", "test_accuracy", "public", 0.862, "bentrevett", "his notebook", "https://x"),
+               results_page.Anchor("lab_imdb", "test_accuracy", "source", 0.8479, "lecture", "the lecture")]
+    table = results_page.chapter_table("lab_imdb", RECORD, anchors)
     assert "| Improved model (2-layer bidirectional LSTM, GloVe): test accuracy | 88.4% | 84.8% [1] | 86.2% [2] |" in table
     assert "1. lecture: the lecture" in table and "2. [bentrevett](https://x): his notebook" in table
     assert "Average of" not in table and "test_accuracy" not in table
-    with_ensemble = results_page.chapter_table("imdb", {**RECORD, "ensemble_test_accuracy": 0.8912}, anchors)
+    with_ensemble = results_page.chapter_table("lab_imdb", {**RECORD, "ensemble_test_accuracy": 0.8912}, anchors)
     assert "| Average of the BiLSTM's and TF-IDF's probabilities: test accuracy | 89.1% |" in with_ensemble
-    assert results_page.provenance(RECORD) == "Measured on device cpu, at commit `e744f1c` on 2026-11-22, full profile."
+    assert results_page.where_measured(RECORD) == "Measured on device cpu, at commit `e744f1c` on 2026-11-22, full profile."
+
+
+def test_the_page_knows_the_chapters_by_their_names_and_finds_their_records():
+    """The metrics' labels are keyed by chapters.py's names; each record is the one its chapter's
+    committed execution lists (and keeps the name the chapter gave it, which the GPU file uses)."""
+    assert list(results_page.METRICS) == chapter_names(ROOT / "book")
+    records = results_page.load_records(ROOT / "results" / "full")
+    assert set(records) <= set(results_page.METRICS)
+    assert records["day1_lstm_tagger"]["chapter"] == "day1" and records["lab_imdb"]["chapter"] == "imdb"
 
 
 def test_a_chapter_without_a_record_says_how_to_make_one():
-    assert "No full-profile run recorded yet" in results_page.chapter_section("day1", {}, [])
+    assert "No full-profile run recorded yet" in results_page.chapter_section("day1_lstm_tagger", {}, [])
 
 
 def test_the_student_edition_uses_nbgraders_stub():
@@ -50,7 +60,7 @@ def test_the_student_edition_uses_nbgraders_stub():
 
 def test_the_imdb_anchors_include_nbsvm_and_maas_with_their_setups():
     anchors = results_page.load_anchors(ROOT / "results" / "anchors.yml")
-    imdb = {round(a.value, 4): a for a in anchors if a.chapter == "imdb"}
+    imdb = {round(a.value, 4): a for a in anchors if a.chapter == "lab_imdb"}
     assert {0.9122, 0.8889, 0.8479, 0.862} <= set(imdb)
     assert "Baselines and Bigrams" in imdb[0.9122].source and "Learning Word Vectors" in imdb[0.8889].source
     for anchor in imdb.values():  # the setup differences that matter: what "ours" does differently
@@ -75,11 +85,11 @@ GPU = {"gpu": "NVIDIA H200", "date": "2026-12-04", "machine": "one NVIDIA H200",
 
 def test_a_gpu_run_adds_a_column_and_a_section_that_states_disagreements():
     record = {"chapter": "day3", "test_accuracy": 0.8841, "epoch_time_s": 130.0, "valid_accuracy": 0.9}
-    table = results_page.chapter_table("day3", record, [], GPU)
+    table = results_page.chapter_table("day3_lstm_classifier", record, [], GPU)
     assert "On a GPU (NVIDIA H200, 2026-12-04, one run)" in table.splitlines()[0]
     assert "| LSTM classifier reading the last real word: test accuracy | 88.4% | 81.9% | – | – |" in table
     assert "| LSTM classifier: validation accuracy | 90.0% | – | – | – |" in table
-    assert results_page.chapter_table("day3", record, []).splitlines()[0].count("|") == 5  # no GPU: no column
+    assert results_page.chapter_table("day3_lstm_classifier", record, []).splitlines()[0].count("|") == 5  # no GPU: no column
     section = results_page.gpu_section(GPU, {"day3": record}, {"day3": 2076.8})
     assert "| day3 | 190 s | 2077 s | 1.8 s | 130 s | 81.9% | 88.4% |" in section
     assert "Open problem: day3 is not yet stable" in section and "6.6 points apart, one seed each" in section
@@ -106,7 +116,7 @@ def test_a_gpu_run_of_another_recipe_is_not_compared_as_the_same_experiment():
     gpu = {**GPU, "chapters": {"day3": {**GPU["chapters"]["day3"], **on_gpu}}}
     section = results_page.gpu_section(gpu, {"day3": cpu}, {"day3": 993.0})
     assert "day3: the GPU ran an earlier recipe" in section and "Open problem" not in section
-    assert "81.9% (earlier recipe)" in results_page.chapter_table("day3", cpu, [], gpu)
+    assert "81.9% (earlier recipe)" in results_page.chapter_table("day3_lstm_classifier", cpu, [], gpu)
 
 
 def test_a_metric_repeated_over_seeds_shows_its_spread():
@@ -119,5 +129,5 @@ def test_a_metric_repeated_over_seeds_shows_its_spread():
     mean_recorded = {"test_accuracy": 0.5, "test_accuracy_seeds": [0.4, 0.6], "test_accuracy_sd": 0.1414}
     assert results_page.with_spread(mean_recorded, "test_accuracy", "percent") == "50.0% ± 14.1 over 2 seeds"
     assert results_page.with_spread(record, "valid_accuracy", "percent") is None
-    table = results_page.chapter_table("day1", record, [])
+    table = results_page.chapter_table("day1_lstm_tagger", record, [])
     assert "92.9% ± 0.1 over 2 seeds" in table and "most frequent training tag" not in table

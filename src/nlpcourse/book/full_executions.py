@@ -25,7 +25,7 @@ book's execution cache: the artifact names the commit it was made at.
 A book build (:func:`publish`) merges each matching artifact's outputs into the chapter as it
 is now (current prose and markup, the artifact's outputs, cell by cell) and stores it in the
 execution cache ``jupyter-book build`` reads; a chapter without an artifact or whose code hash
-changed is executed again (``benchmarks/full_profile.py``).
+changed is executed again (``nlpcourse book publish``, :mod:`.publish`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from typing import Any
 
 import nbformat
 
+from nlpcourse.atomic import atomic_path
 from nlpcourse.book import book_cache
 
 FOLDER = Path("results") / "full"
@@ -127,7 +128,7 @@ def write(root: Path, chapter: str, executed: nbformat.NotebookNode, records: di
 
     ``records`` maps each record file name to what the chapter recorded; the artifact embeds a
     copy of each, so ``tests/test_full_executions.py`` tells a record that disagrees with it. Every
-    file is written to a temporary name first and then renamed, the artifact last.
+    file is written atomically (:func:`nlpcourse.atomic.atomic_path`), the artifact last.
     """
     folder = Path(root) / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
@@ -139,9 +140,8 @@ def write(root: Path, chapter: str, executed: nbformat.NotebookNode, records: di
                for name, record in sorted(records.items())]
     written.append((artifact_path(root, chapter), nbformat.writes(artifact) + "\n"))
     for path, text in written:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
     return artifact_path(root, chapter)
 
 
@@ -208,24 +208,6 @@ def publish(root: Path, chapter: str, cache: Path) -> Status:
         merged = merge(read(state.artifact), book_cache.myst_notebook(source_path))
         book_cache.store(cache, source_path, merged, "full", state.provenance.get("execution_seconds", 0.0))
     return state
-
-
-# --------------------------------------------------------------------------- provenance for pages
-
-
-def provenance(root: Path, chapters: list[str] | None = None) -> dict[str, dict[str, Any]]:
-    """Per chapter with a committed artifact: ``commit``, ``device``, ``date``, ``records`` (the
-    record file names) and ``current`` (its code hash matches the chapter now). For the book's
-    results page: ``full_executions.provenance(Path(".."))`` from ``book/``."""
-    from nlpcourse.course.chapters import chapter_names
-    out = {}
-    for chapter in chapters if chapters is not None else chapter_names(Path(root) / "book"):
-        state = status(root, chapter)
-        if state.provenance is not None:
-            meta = state.provenance
-            out[chapter] = {"commit": meta.get("commit"), "device": meta.get("device"), "date": meta.get("date"),
-                            "records": sorted(meta.get("records", {})), "current": state.current}
-    return out
 
 
 def page_note(root: Path, chapter: str, published_profile: str | None) -> str | None:

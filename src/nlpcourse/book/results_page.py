@@ -1,7 +1,8 @@
 """The results page (book/results.md): our full-profile records beside the published numbers.
 
-Our numbers come from ``results/full/<chapter>.json`` (written by the chapters in the full
-profile), the published ones from ``results/anchors.yml``: the lecture's and the lab's numbers
+Our numbers come from the records the chapters write in the full profile
+(``results/full/<record>.json``, each listed by its chapter's committed execution
+``results/full/<chapter>.ipynb``), the published ones from ``results/anchors.yml``: the lecture's and the lab's numbers
 (the course's source documents) and public anchors, each with its exact source. This module
 turns them into one Markdown table per chapter, with metric names a reader understands, a
 provenance line per chapter, and a bar chart of every accuracy that has an anchor. GPU runs
@@ -15,15 +16,16 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-#: The chapters in book order, each with (record key, what it measures, unit) for each metric the
-#: page shows. A record key missing from a record (an older run) is left out of its table.
-CHAPTERS: dict[str, list[tuple[str, str, str]]] = {
-    "primer": [
+#: The chapters (by the names of :mod:`nlpcourse.course.chapters`) in book order, each with (record key,
+#: what it measures, unit) for each metric the page shows. A record key missing from a record (an older
+#: run) is left out of its table.
+METRICS: dict[str, list[tuple[str, str, str]]] = {
+    "primer_pytorch": [
         ("loss_start", "Next-word model on a toy corpus: training loss before training", "loss"),
         ("loss_end", "The same after training", "loss"),
         ("epochs", "Training epochs", "count"),
     ],
-    "day1": [
+    "day1_lstm_tagger": [
         ("test_accuracy", "LSTM tagger, one sentence per step: test accuracy", "percent"),
         ("best_epoch_test_accuracy", "The same, weights of the best epoch by validation loss: test accuracy",
          "percent"),
@@ -32,7 +34,7 @@ CHAPTERS: dict[str, list[tuple[str, str, str]]] = {
         ("epochs", "Training epochs", "count"),
         ("epoch_time_s", "Seconds per training epoch", "seconds"),
     ],
-    "day2": [
+    "day2_minibatch_tagger": [
         ("test_accuracy", "LSTM tagger in mini-batches: test accuracy", "percent"),
         ("batch_speedup", "Speed-up of mini-batches over one sentence per step", "times"),
         ("bucket_speedup", "Speed-up of length buckets over random batches", "times"),
@@ -43,7 +45,7 @@ CHAPTERS: dict[str, list[tuple[str, str, str]]] = {
         ("epochs", "Training epochs", "count"),
         ("epoch_time_s", "Seconds per training epoch", "seconds"),
     ],
-    "day3": [
+    "day3_lstm_classifier": [
         ("test_accuracy", "LSTM classifier reading the last real word: test accuracy", "percent"),
         ("test_accuracy_last_position", "The same model reading the last position (padding): test accuracy",
          "percent"),
@@ -51,7 +53,7 @@ CHAPTERS: dict[str, list[tuple[str, str, str]]] = {
         ("epochs", "Training epochs", "count"),
         ("epoch_time_s", "Seconds per training epoch", "seconds"),
     ],
-    "newsgroups": [
+    "lab_newsgroups": [
         ("lr_glove_valid_accuracy", "Logistic regression on averaged GloVe vectors: validation accuracy",
          "percent"),
         ("lr_w2v_valid_accuracy", "Logistic regression on averaged corpus-trained word2vec: validation accuracy", "percent"),
@@ -67,7 +69,7 @@ CHAPTERS: dict[str, list[tuple[str, str, str]]] = {
         ("tfidf_test_accuracy", "TF-IDF (1-2 grams) + linear SVM: test accuracy", "percent"),
         ("epoch_time_s", "Seconds per training epoch (averaging model)", "seconds"),
     ],
-    "imdb": [
+    "lab_imdb": [
         ("test_accuracy", "Improved model (2-layer bidirectional LSTM, GloVe): test accuracy", "percent"),
         ("ensemble_test_accuracy", "Average of the BiLSTM's and TF-IDF's probabilities: test accuracy",
          "percent"),
@@ -86,7 +88,7 @@ KINDS = {"source": "Source documents", "public": "Public anchors"}
 class Anchor:
     """A published number: which of our metrics it compares with, its value and its source."""
 
-    chapter: str
+    chapter: str  # a chapter of METRICS
     metric: str
     kind: str  # "source" (the course's source documents) or "public"
     value: float
@@ -101,7 +103,7 @@ def load_anchors(path: str | Path) -> list[Anchor]:
 
     anchors = [Anchor(**entry) for entry in yaml.safe_load(Path(path).read_text(encoding="utf-8"))["anchors"]]
     for anchor in anchors:
-        metrics = {key for key, _, _ in CHAPTERS.get(anchor.chapter, [])}
+        metrics = {key for key, _, _ in METRICS.get(anchor.chapter, [])}
         if anchor.metric not in metrics or anchor.kind not in KINDS or not 0 <= anchor.value <= 1:
             raise ValueError(f"{path}: anchor {anchor.label!r} names chapter {anchor.chapter!r}, metric "
                              f"{anchor.metric!r}, kind {anchor.kind!r}, value {anchor.value}: not one the page knows")
@@ -109,9 +111,16 @@ def load_anchors(path: str | Path) -> list[Anchor]:
 
 
 def load_records(folder: str | Path) -> dict[str, dict]:
-    """``results/full/*.json`` by chapter."""
-    records = (json.loads(path.read_text(encoding="utf-8")) for path in sorted(Path(folder).glob("*.json")))
-    return {record["chapter"]: record for record in records}
+    """Each chapter's full-profile record, by chapter: the record its committed execution
+    (``<chapter>.ipynb`` in ``folder``) lists. A record keeps the name its chapter gave it
+    (``record["chapter"]``, e.g. ``day1``): the GPU measurements name records that way."""
+    records = {}
+    for artifact in sorted(Path(folder).glob("*.ipynb")):
+        meta = json.loads(artifact.read_text(encoding="utf-8"))["metadata"].get("nlpcourse", {})
+        for name in meta.get("records", {}):
+            if (Path(folder) / name).exists():
+                records[artifact.stem] = json.loads((Path(folder) / name).read_text(encoding="utf-8"))
+    return records
 
 
 def format_value(value: float, unit: str) -> str:
@@ -141,7 +150,7 @@ def with_spread(record: dict, key: str, unit: str) -> str | None:
     return format_value(record[key], unit) + (f" ({repeated})" if repeated else "")
 
 
-def provenance(record: dict) -> str:
+def where_measured(record: dict) -> str:
     """Where a record's numbers were measured: machine, device, commit, date, profile."""
     where = f"on {record['machine']}, device {record.get('device', '?')}" if record.get("machine") \
         else f"on device {record.get('device', '?')}"
@@ -156,7 +165,7 @@ def load_gpu(folder: str | Path) -> dict | None:
 
 
 def cpu_wall_times(folder: str | Path) -> dict[str, float]:
-    """Seconds each committed full-profile execution (``results/full/*.ipynb``) took, by record chapter."""
+    """Seconds each committed full-profile execution (``results/full/*.ipynb``) took, by record name."""
     times = {}
     for path in sorted(Path(folder).glob("*.ipynb")):
         meta = json.loads(path.read_text(encoding="utf-8"))["metadata"].get("nlpcourse", {})
@@ -183,8 +192,8 @@ def gpu_label(gpu: dict) -> str:
 def chapter_table(chapter: str, record: dict, anchors: list[Anchor], gpu: dict | None = None) -> str:
     """The Markdown table of one chapter: each metric, ours (CPU, and GPU when measured) and the
     anchors', then their sources."""
-    metrics = CHAPTERS[chapter]
-    on_gpu = (gpu or {}).get("chapters", {}).get(chapter)
+    metrics = METRICS[chapter]
+    on_gpu = (gpu or {}).get("chapters", {}).get(record.get("chapter"))
     shown = [key for key, _, unit in metrics if with_spread(record, key, unit)]
     mine = sorted((a for a in anchors if a.chapter == chapter and a.metric in shown),  # numbered as they appear
                   key=lambda a: (shown.index(a.metric), list(KINDS).index(a.kind)))
@@ -215,8 +224,8 @@ def chapter_section(chapter: str, records: dict[str, dict], anchors: list[Anchor
         return ("No full-profile run recorded yet: run the chapter with "
                 "`NLPCOURSE_PROFILE=full NLPCOURSE_RESULTS=results`.")
     record = records[chapter]
-    gpu_line = " The GPU column: see *On a GPU* below." if chapter in (gpu or {}).get("chapters", {}) else ""
-    return f"{chapter_table(chapter, record, anchors, gpu)}\n\n{provenance(record)}{gpu_line}"
+    gpu_line = " The GPU column: see *On a GPU* below." if record.get("chapter") in (gpu or {}).get("chapters", {}) else ""
+    return f"{chapter_table(chapter, record, anchors, gpu)}\n\n{where_measured(record)}{gpu_line}"
 
 
 def gpu_provenance(gpu: dict) -> str:
@@ -231,8 +240,9 @@ def gpu_section(gpu: dict, records: dict[str, dict], cpu_seconds: dict[str, floa
     lines = ["| Chapter (full profile) | Wall time, GPU | Wall time, CPU | Epoch, GPU | Epoch, CPU "
              "| Test accuracy, GPU | Test accuracy, CPU |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     apart = []
+    by_name = {record.get("chapter"): record for record in records.values()}  # the GPU file names records
     for chapter, on_gpu in gpu["chapters"].items():
-        cpu = records.get(chapter, {})
+        cpu = by_name.get(chapter, {})
         cells = [format_value(value, unit) if value is not None else "–" for value, unit in (
             (on_gpu["wall_time_s"], "seconds"), (cpu_seconds.get(chapter), "seconds"),
             (on_gpu["epoch_time_s"], "seconds"), (cpu.get("epoch_time_s"), "seconds"),
@@ -270,7 +280,7 @@ def gpu_section(gpu: dict, records: dict[str, dict], cpu_seconds: dict[str, floa
 def comparison_rows(records: dict[str, dict], anchors: list[Anchor]) -> list[tuple[str, str, float]]:
     """(metric name, who, accuracy) for each anchored metric we recorded: ours first, then the anchors."""
     rows = []
-    for chapter, metrics in CHAPTERS.items():
+    for chapter, metrics in METRICS.items():
         record = records.get(chapter, {})
         for key, name, _ in metrics:
             anchored = [a for a in anchors if a.chapter == chapter and a.metric == key]
