@@ -60,6 +60,7 @@ def test_full_profile_is_nlpcourse_book_record_or_publish(monkeypatch):
     assert calls == [["book", "record", *book], ["book", "publish", "lab_imdb", *book]]
 
 
+@pytest.mark.slow  # grades copies of the fixture's solution in the sandbox
 def test_grading_throughput_grades_copies_of_the_solution(tmp_path):
     import grading_throughput
     import nbformat

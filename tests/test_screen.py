@@ -118,6 +118,7 @@ def released(lab) -> set[str]:
     return {c.source for c in lab.cells if c.cell_type == "code" and not meta(c).get("solution")}
 
 
+@pytest.mark.slow  # every real chapter through nbgrader, its versions screened as submissions
 @pytest.mark.parametrize("chapter", [p.stem for p in find_chapters(BOOK)])
 def test_no_solution_of_any_chapter_is_set_aside(versions, chapter):
     """Every solution cell of the chapter, and its solution and student versions graded as
