@@ -2,11 +2,13 @@
 
 import json
 import sys
-from pathlib import Path
 
+import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from helpers import FIXTURE_BOOK, ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import _common
 import batching_strategies
@@ -64,7 +66,7 @@ def test_full_profile_is_nlpcourse_book_record_or_publish(monkeypatch):
 def test_grading_throughput_grades_copies_of_the_solution(tmp_path):
     import grading_throughput
     import nbformat
-    book = Path(__file__).resolve().parent / "fixtures" / "book"
+    book = FIXTURE_BOOK
     folder = grading_throughput.make_folder(book, "fixture", 2, tmp_path)
     solution = (tmp_path / "solutions" / "fixture.ipynb").read_text()
     assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.ipynb")) == [
