@@ -15,7 +15,6 @@ each page's doctree when it is written, so neither the execution cache nor a not
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat
@@ -24,7 +23,8 @@ from sphinx.errors import ConfigError
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 
-EDITION_ENV = "NLPCOURSE_EDITION"
+from nlpcourse.config import EDITION_ENV, book_edition
+
 EDITIONS = ("full", "student")
 MODEL_ANSWER_TITLE = "Model answer"
 WITHHELD_CLASS = "model-answer-withheld"
@@ -142,7 +142,7 @@ def _drop_source_downloads(app, pagename, templatename, context, doctree) -> Non
 
 def setup(app) -> dict:
     """Sphinx extension (``sphinx: extra_extensions`` in ``_config.yml``): the edition setting."""
-    app.add_config_value("nlpcourse_edition", os.environ.get(EDITION_ENV, "full"), "html", [str])
+    app.add_config_value("nlpcourse_edition", book_edition(), "html", [str])
     app.connect("config-inited", _check_edition)
     app.add_post_transform(StudentEdition)
     app.connect("env-get-outdated", _reread_all_after_an_edition_change)

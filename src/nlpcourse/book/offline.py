@@ -8,21 +8,15 @@ copies into its output (about 24 MB).
 
 from __future__ import annotations
 
-import os
+from nlpcourse import config
 
-OFFLINE_ENV = "NLPCOURSE_OFFLINE"
 MATHJAX_EXTENSION = "sphinx-mathjax-offline"  # its module name has hyphens; Sphinx imports it by name
 LOCAL_MATHJAX = "mathjax/tex-chtml.js"  # under _static/, where the extension copies MathJax
 
 
-def offline_requested() -> bool:
-    """Whether ``$NLPCOURSE_OFFLINE`` asks for an offline build (1, true, yes)."""
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes"}
-
-
 def setup(app) -> dict:
     """Sphinx extension (``sphinx: extra_extensions`` in ``_config.yml``)."""
-    if offline_requested():
+    if config.offline_build():
         app.setup_extension(MATHJAX_EXTENSION)
         app.config.mathjax_path = LOCAL_MATHJAX
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,6 +1,6 @@
 """THE list of chapters: the pages of ``_toc.yml`` that are notebooks with nbgrader exercises.
 
-The toc check, the tests, ``benchmarks/full_profile.py``, the student/solution versions and
+The toc check, the tests, ``nlpcourse book publish | record``, the student/solution versions and
 grading all read :func:`find_chapters`; a chapter is added to the course by adding it to
 ``_toc.yml``. Whether a page is a graded chapter is decided by its content: the intro, setup
 and instructor pages have no jupytext header or no nbgrader cells (an example of the markup in

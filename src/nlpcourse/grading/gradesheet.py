@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 import html
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
+
+from nlpcourse.atomic import atomic_path
 
 from .messages import short
 from .screen import SET_ASIDE
@@ -107,12 +108,9 @@ def _reason_path(course_dir: Path, chapter: str, student: str) -> Path:
 
 def store_result(course_dir: Path, result: Result) -> None:
     """Keep the status and reason of a graded submission in the course directory (atomically)."""
-    path = _reason_path(course_dir, result.chapter, result.student)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = {k: v for k, v in asdict(result).items() if k != "scores"}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_path(_reason_path(course_dir, result.chapter, result.student)) as tmp:
+        tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 def load_results(course_dir: Path, keys: list[tuple[str, str]] | None = None) -> list[Result]:
@@ -142,13 +140,10 @@ def load_results(course_dir: Path, keys: list[tuple[str, str]] | None = None) ->
 def write_csv(results: list[Result], path: str | Path) -> None:
     """One row per student and chapter; a column per graded cell of every chapter, in order."""
     grade_ids = list(dict.fromkeys(g for r in results for g in r.max_scores))
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(path).with_suffix(".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=[*FIELDS, *grade_ids, "reason"])
         writer.writeheader()
         writer.writerows(r.row(grade_ids) for r in results)
-    os.replace(tmp, path)
 
 
 def read_csv(path: str | Path) -> dict[tuple[str, str], dict[str, str]]:

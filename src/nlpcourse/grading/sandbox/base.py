@@ -20,6 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
+from nlpcourse._download import mirror_dir
+
 GiB = 1 << 30
 PRIVATE_TMP = "/tmp"
 PRIVATE_CACHE = "/tmp/nlpcourse-cache"
@@ -80,14 +82,12 @@ def package_dir() -> Path:
 
 
 def data_mirror(env: Mapping[str, str]) -> Path | None:
-    """The data mirror ``NLPCOURSE_DATA`` names, resolved as the loaders do (a relative path from
-    the current folder, else from the repository); None when unset or not a folder."""
-    value = env.get("NLPCOURSE_DATA")
-    if not value:
+    """The data mirror ``NLPCOURSE_DATA`` names in ``env``, resolved as the loaders resolve it
+    (:func:`nlpcourse._download.mirror_dir`); None when unset or not a folder."""
+    try:
+        return mirror_dir(env)
+    except FileNotFoundError:
         return None
-    path = Path(value).expanduser()
-    candidates = [path] if path.is_absolute() else [Path.cwd() / path, package_dir().parents[1] / path]
-    return next((c.resolve() for c in candidates if c.is_dir()), None)
 
 
 def sandbox_env(env: Mapping[str, str], home: str, python_dir: str, mirror: Path | None) -> dict[str, str]:
