@@ -3,9 +3,11 @@
 import ast
 import re
 import subprocess
+import tomllib
 
 from helpers import ROOT
 
+NOQA = re.compile(r"#\s*noqa:\s*([A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)")
 TORCHTEXT_IMPORT = re.compile(r"^\s*(import torchtext|from torchtext\b)", re.MULTILINE)
 
 
@@ -38,3 +40,12 @@ def test_no_test_module_imports_another():
                           if name.split(".")[0] in test_modules or name.startswith("tests.")]
     assert len(test_modules) > 20, "no test module found"
     assert not offenders, offenders
+
+
+def test_the_linter_checks_every_rule_a_noqa_comment_names():
+    """A `# noqa: RULE` silences a rule ruff runs (pyproject.toml), else it would be noise."""
+    selected = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]["lint"]["select"]
+    named = {rule.strip() for path in tracked_sources() if path.suffix == ".py"
+             for match in NOQA.finditer(path.read_text()) for rule in match.group(1).split(",")}
+    assert {"BLE001", "E402", "F821"} <= named, "the noqa comments were not found"
+    assert not sorted(rule for rule in named if not any(rule.startswith(prefix) for prefix in selected))
