@@ -518,7 +518,7 @@ def test_the_grade_extra_runs_the_instructor_commands(tmp_path):
     torch_version = importlib.metadata.version("torch").split("+")[0]
     python = fresh_venv(tmp_path, f"torch=={torch_version}", f"{wheel}[grade]")
     modules = ["nlpcourse.cli"] + sorted(
-        ".".join(p.relative_to(ROOT / "src").with_suffix("").parts) for package in ("book", "course", "grading")
+        ".".join(p.relative_to(ROOT / "src").with_suffix("").parts) for package in ("book", "cli", "course", "grading")
         for p in (ROOT / "src" / "nlpcourse" / package).rglob("*.py") if p.stem != "__init__")
     imported = subprocess.run([str(python), "-c", "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)",
                                *modules], cwd=tmp_path, env=outside_env(), capture_output=True, text=True, timeout=300)
