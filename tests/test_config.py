@@ -1,8 +1,10 @@
-"""Tests for `nlpcourse.config`: profiles, per-profile settings, seeding, device choice."""
+"""Tests for `nlpcourse.config`: profiles, per-profile settings, seeding, device choice, the environment variables."""
 
 from __future__ import annotations
 
 import random
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,3 +191,34 @@ def test_no_progress_bar_warning_without_ipywidgets(modules):
                             capture_output=True, text=True, timeout=120, check=True)
     warned = "IProgress not found" in result.stdout
     assert warned == (modules == "tqdm.auto"), result.stdout  # the first: the check can see the warning
+
+
+# --- the environment variables: read here only --------------------------------------------------
+
+ENV_READ = re.compile(r"""(environ(\.get)?\s*[(\[]|getenv\()\s*(["']NLPCOURSE_|[A-Z_]+_ENV\b)""")
+
+
+def test_nlpcourse_variables_are_read_in_config_only():
+    """Every ``NLPCOURSE_*`` variable is read in config.py; other modules call its functions."""
+    package = Path(config.__file__).parent
+    readers = [p.relative_to(package).as_posix() for p in sorted(package.rglob("*.py"))
+               if p.name != "config.py" and ENV_READ.search(p.read_text(encoding="utf-8"))]
+    assert readers == []
+    assert all(ENV_READ.search(read) for read in ('os.environ.get("NLPCOURSE_DATA")', "os.environ['NLPCOURSE_X']",
+                                                  "os.environ.get(MIRROR_ENV)", 'os.getenv("NLPCOURSE_X")'))
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), (" Yes ", True), ("true", True), ("0", False), ("", False)])
+def test_offline_build_reads_its_variable(monkeypatch, value, expected):
+    monkeypatch.setenv("NLPCOURSE_OFFLINE", value)
+    assert config.offline_build() is expected
+
+
+def test_results_folder_and_grading_run(monkeypatch, tmp_path):
+    monkeypatch.delenv("NLPCOURSE_RESULTS", raising=False)
+    for name in config.GRADING_ENV:
+        monkeypatch.delenv(name, raising=False)
+    assert config.results_folder() is None and not config.grading_run()
+    monkeypatch.setenv("NLPCOURSE_RESULTS", str(tmp_path))
+    monkeypatch.setenv("NLPCOURSE_GRADING", "1")
+    assert config.results_folder() == tmp_path and config.grading_run()
