@@ -98,6 +98,19 @@ def test_no_folder_holds_more_than_15_modules():
     assert not crowded, f"folders over {MAX_MODULES_PER_FOLDER} modules: {crowded}"
 
 
+def test_the_packages_follow_the_flow():
+    """course <- grading, course <- book, and the command line over all three: no package imports
+    one that imports it back (the learner's modules are imported from anywhere)."""
+    flow = {"nlpcourse.course": set(), "nlpcourse.grading": {"nlpcourse.course"},
+            "nlpcourse.book": {"nlpcourse.course"},
+            "nlpcourse.cli": {"nlpcourse.course", "nlpcourse.grading", "nlpcourse.book"}}
+    for name, imports in GRAPH.items():
+        package = ".".join(name.split(".")[:2])
+        if package in flow:
+            reached = {".".join(m.split(".")[:2]) for m in imports} & set(flow) - {package}
+            assert reached <= flow[package], f"{name} imports {sorted(reached - flow[package])}"
+
+
 def test_the_learner_modules_import_no_instructor_package():
     """The chapters import the top-level modules; those never reach the book, course or grading."""
     instructor = ("nlpcourse.book", "nlpcourse.course", "nlpcourse.grading", "nlpcourse.cli")

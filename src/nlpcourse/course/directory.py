@@ -25,13 +25,16 @@ from traitlets.config.loader import PyFileConfigLoader
 from nlpcourse.atomic import atomic_path
 
 from .chapters import find_chapters, read_chapter
-from nlpcourse.grading.feedback import FEEDBACK_PREPROCESSORS
 from .home import CourseHome, read_course_home, render_notebook_links
 from .install_cell import chapter_extras, install_cell_source
 from .notebooks import normalize, notebook_bytes, write_if_changed
 
 COURSE_DIR_NAME = "course"
 MANIFEST = ".nlpcourse-source.json"  # sha256 of every source notebook as nlpcourse last wrote it
+# nbgrader's generate_feedback steps, named in the generated config: hidden tests as verdicts only
+# (nlpcourse.grading.feedback, named here as nbgrader names it, so the course imports no grading code)
+FEEDBACK_PREPROCESSORS = ["nbgrader.preprocessors.GetGrades", "nlpcourse.grading.feedback.HideHiddenTests",
+                          "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
 logger = logging.getLogger(__name__)
 
 

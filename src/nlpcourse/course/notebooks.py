@@ -29,7 +29,8 @@ def claim_words(markdown: str) -> str:
     return _CLAIM.sub(r"\1", markdown)
 
 
-def _clean_id(text: str) -> str:
+def clean_id(text: str) -> str:
+    """``text`` as a cell id nbformat accepts (letters, digits, ``-`` and ``_``; at most 64)."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", text)[:64] or "cell"
 
 
@@ -48,11 +49,11 @@ def normalize(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if index == 0 and cell.source.startswith("# On Colab or Binder"):
             base = INSTALL_CELL_ID
         else:
-            base = _clean_id(grade_id) if grade_id else f"cell-{index}"
+            base = clean_id(grade_id) if grade_id else f"cell-{index}"
         cell_id, n = base, 1
         while cell_id in used:
             n += 1
-            cell_id = _clean_id(f"{base}-{n}")
+            cell_id = clean_id(f"{base}-{n}")
         used.add(cell_id)
         cell.id = cell_id
         cell.metadata = nbformat.NotebookNode({k: meta[k] for k in KEPT_CELL_METADATA if k in meta})

@@ -33,7 +33,7 @@ from .chapters import find_chapters, read_chapter
 from .directory import build_course
 from .home import read_course_home
 from .install_cell import chapter_extras, install_cell_source
-from .notebooks import normalize, notebook_bytes, write_if_changed
+from .notebooks import clean_id, normalize, notebook_bytes, write_if_changed
 
 STUB = "raise NotImplementedError()"  # the stub's last line (nbgrader_config.py: ClearSolutions.code_stub)
 FALLBACK_TAG = "nlpcourse-fallback"
@@ -124,7 +124,7 @@ def fallback_cell(grade_id: str, exercise: str, reference: str, targets: list[st
               f"# the course's reference, {reference}, in its place;\n"
               "# your grade counts only your own code.\n"
               "from nlpcourse import stuck\n\n" + calls.rstrip("\n"))
-    cell = nbformat.v4.new_code_cell(source, id=_clean_id(f"{grade_id}-fallback"))
+    cell = nbformat.v4.new_code_cell(source, id=clean_id(f"{grade_id}-fallback"))
     cell.metadata = nbformat.NotebookNode(deletable=False, editable=False, tags=[FALLBACK_TAG])
     return cell
 

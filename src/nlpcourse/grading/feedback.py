@@ -12,9 +12,6 @@ from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
 from traitlets import Bool
 
-FEEDBACK_PREPROCESSORS = ["nbgrader.preprocessors.GetGrades", "nlpcourse.grading.feedback.HideHiddenTests",
-                          "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
-
 
 class HideHiddenTests(ClearHiddenTests):
     """Replace each hidden-test region by ``# hidden tests: passed|failed``; keep only the error's
