@@ -12,7 +12,8 @@ import ast
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import ROOT
+
 PACKAGE = ROOT / "src" / "nlpcourse"
 MAX_MODULES_PER_FOLDER = 15
 
