@@ -19,8 +19,9 @@ from nlpcourse.book import book_cache, full_executions, publish
 from nlpcourse.course.chapters import chapter_names
 from nlpcourse.book.full_execution_note import add_note
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = ROOT / "tests" / "fixtures" / "book" / "fixture.md"
+from helpers import FIXTURE_BOOK, ROOT
+
+FIXTURE = FIXTURE_BOOK / "fixture.md"
 
 
 @pytest.mark.parametrize("chapter", chapter_names(ROOT / "book"))
