@@ -13,6 +13,7 @@ from typing import Iterable, Sequence
 
 from tqdm.auto import tqdm
 
+from .atomic import atomic_path
 from .config import progress_bars
 
 PAD = "<pad>"
@@ -132,7 +133,8 @@ class Vocab:
 
     def save(self, path: str | Path) -> None:
         """Write the vocabulary (and its training counts) as JSON."""
-        Path(path).write_text(json.dumps({"itos": self.itos, "counts": dict(self.counts)}))
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps({"itos": self.itos, "counts": dict(self.counts)}))
 
     @classmethod
     def load(cls, path: str | Path) -> "Vocab":

@@ -15,6 +15,8 @@ from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from myst_nb.core.read import read_myst_markdown_notebook
 
+from nlpcourse.atomic import atomic_path
+
 PROFILE_MARKER = "nlpcourse-profile"
 
 
@@ -28,8 +30,8 @@ def prepare(folder: Path, profile: str) -> None:
     marker = folder / PROFILE_MARKER
     if folder.exists() and (not marker.exists() or marker.read_text().strip() != profile):
         shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    marker.write_text(profile + "\n")
+    with atomic_path(marker) as tmp:
+        tmp.write_text(profile + "\n")
 
 
 def store(folder: Path, source: Path, notebook: nbformat.NotebookNode, profile: str, seconds: float) -> None:

@@ -29,6 +29,7 @@ import torch
 from nbclient import NotebookClient
 
 from nlpcourse import config
+from nlpcourse.atomic import atomic_path
 from nlpcourse.book import book_cache, full_executions
 
 logger = logging.getLogger(__name__)
@@ -68,9 +69,8 @@ def execute(root: Path, chapter: str, cache: Path) -> tuple[Path, float]:
     artifact = full_executions.write(root, chapter, notebook, records, seconds, commit_of(root, chapter),
                                      f"{', '.join(devices)} ({machine()})")
     book_cache.store(cache, source, notebook, "full", seconds)
-    out = root / "_build" / "full" / f"{chapter}.ipynb"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook, out)
+    with atomic_path(root / "_build" / "full" / f"{chapter}.ipynb") as tmp:
+        nbformat.write(notebook, tmp)
     return artifact, seconds
 
 

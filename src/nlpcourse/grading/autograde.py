@@ -27,6 +27,7 @@ from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateI
                                     OverwriteCells, OverwriteKernelspec)
 from traitlets.config import Config
 
+from nlpcourse.atomic import atomic_path
 from nlpcourse.course.directory import load_config, nbgrader_api, prepare_course, settings_file
 from .dispatch import execution_runner
 from .execute import ExecutionOutcome, ExecutionTask
@@ -93,8 +94,8 @@ def stage(sub: Submission, course_dir: Path, original, copy) -> nbformat.Noteboo
     target = course_dir / "submitted" / sub.student / sub.chapter / f"{sub.chapter}.ipynb"
     if target.exists() and target.samefile(sub.path):
         return original  # graded in place after `nbgrader collect`: nbgrader reads the file as it is
-    target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(copy, target)
+    with atomic_path(target) as tmp:
+        nbformat.write(copy, tmp)
     return copy
 
 
@@ -144,13 +145,14 @@ def finish(sub: Submission, result: Result, outcome: ExecutionOutcome | None, ap
 
 def write_feedback(sub: Submission, result: Result, api, feedback_dir: Path) -> None:
     target = feedback_dir / sub.student / f"{sub.chapter}.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
     made = Path(api.coursedir.root) / "feedback" / sub.student / sub.chapter / f"{sub.chapter}.html"
     if result.status in ("graded", "flagged") and api.generate_feedback(sub.chapter, sub.student, force=True)[
             "success"] and made.exists():
-        shutil.copyfile(made, target)
+        with atomic_path(target) as tmp:
+            shutil.copyfile(made, tmp)
     else:
-        target.write_text(fallback_feedback(result), encoding="utf-8")
+        with atomic_path(target) as tmp:
+            tmp.write_text(fallback_feedback(result), encoding="utf-8")
 
 
 def grade(
