@@ -29,6 +29,8 @@ from nlpcourse.grading.screen import SET_ASIDE
 from nlpcourse.grading.submissions import (Submission, Unreadable, find_submissions, inspect_submission,
                                               read_submission)
 
+from helpers import cell_by_id, meta
+
 HIDDEN = "### BEGIN HIDDEN TESTS\nassert mean([2, 4]) == 3, 'the mean of 2 and 4'\n### END HIDDEN TESTS"
 
 
@@ -69,12 +71,8 @@ def submission() -> nbformat.NotebookNode:
     return nb
 
 
-def cell_by_id(nb, grade_id: str) -> nbformat.NotebookNode:
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-
-
 def grade_ids(nb) -> list[str | None]:
-    return [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    return [meta(c).get("grade_id") for c in nb.cells]
 
 
 # --------------------------------------------------------------------------- finding and reading
