@@ -1,8 +1,8 @@
 """The grading sandbox (nlpcourse.grading.sandbox): what learner code can and cannot see or do.
 
 Unit tests run small Python commands through the bubblewrap backend (where bwrap cannot run they
-fail, or skip when NLPCOURSE_SANDBOX_OPTIONAL=1: tests/sandbox_required.py); the container backend is tested at the level of the command it builds (no container
-engine runs in CI). The hostile-learner tests grade attackers and honest learners in one run.
+fail, or skip when NLPCOURSE_SANDBOX_OPTIONAL=1: ``helpers.require_sandbox``); the container
+backend is tested at the level of the command it builds (no container engine runs in CI). The hostile-learner tests grade attackers and honest learners in one run.
 """
 
 from __future__ import annotations
