@@ -15,8 +15,10 @@ progress through ``logging``; this command shows their messages (INFO and above)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 
 from . import book, course, grading
 
@@ -27,14 +29,22 @@ def main(argv: list[str] | None = None) -> int:
     for group in (book, course, grading):
         group.register(commands)
     args = parser.parse_args(argv)
-    show_logs()
-    return args.func(args)
+    with showing_logs():
+        return args.func(args)
 
 
-def show_logs() -> None:
-    """The package's log messages (INFO and above), one plain line each, on this command's stdout."""
+@contextlib.contextmanager
+def showing_logs() -> Iterator[None]:
+    """While the command runs: the package's log messages (INFO and above), one plain line each,
+    on its stdout; afterwards the logging setup is as it was."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))
     package = logging.getLogger("nlpcourse")
-    package.handlers = [handler]  # one handler, writing to the stdout of this call
+    level = package.level
+    package.addHandler(handler)
     package.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(level)
