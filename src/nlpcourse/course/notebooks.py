@@ -14,6 +14,8 @@ from pathlib import Path
 
 import nbformat
 
+from nlpcourse.atomic import atomic_path
+
 INSTALL_CELL_ID = "install-nlpcourse"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 # Cell metadata that belongs in a released notebook; everything else (execution times,
@@ -72,8 +74,9 @@ def notebook_bytes(nb: nbformat.NotebookNode) -> bytes:
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` (atomically) unless it holds them already; whether it wrote."""
     if path.exists() and path.read_bytes() == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
     return True
