@@ -25,9 +25,11 @@ from nbgrader.preprocessors import ComputeChecksums, SaveCells
 from nlpcourse.grading.autograde import SANITIZE, ReplayExecute, prepare
 from nlpcourse.grading.feedback import HideHiddenTests
 from nlpcourse.grading.gradesheet import Result, explain_autograded, expected_scores, fallback_feedback
+from nlpcourse.grading.judge import JudgeOutsideKernel
 from nlpcourse.grading.screen import SET_ASIDE
 from nlpcourse.grading.submissions import (Submission, Unreadable, find_submissions, inspect_submission,
                                               read_submission)
+from nlpcourse.judging import MIME, to_data
 
 from helpers import cell_by_id, meta
 
@@ -277,6 +279,54 @@ def test_replay_refuses_an_executed_notebook_that_differs(submission, change):
         match = "cell 4 differs"
     with pytest.raises(ValueError, match=match):
         ReplayExecute(done).preprocess(copy.deepcopy(submission), {})
+
+
+# --------------------------------------------------------------------------- JudgeOutsideKernel
+
+JUDGED = ("### BEGIN HIDDEN TESTS\nfrom nlpcourse.judging import hand_to_grader\n\n\ndef judge(seen):\n"
+          "    assert seen['mean'] == 3, f\"mean([2, 4]) gave {seen['mean']}\"\n\n\n"
+          "hand_to_grader(judge, mean=mean([2, 4]))\n### END HIDDEN TESTS")
+
+
+def handed(mean_value) -> nbformat.NotebookNode:
+    """The output a test cell leaves when it hands ``{"mean": mean_value}`` to the grader."""
+    return new_output("display_data", data={MIME: to_data({"mean": mean_value}), "text/plain": "handed over"})
+
+
+def judged(submission, *outputs, monkeypatch, tmp_path) -> nbformat.NotebookNode:
+    """The graded test cell after JudgeOutsideKernel, which sees ``outputs`` as the kernel's."""
+    monkeypatch.chdir(tmp_path)  # no course source/ here: every unlocked cell is read as the learner's
+    cell = cell_by_id(submission, "mean-hidden")
+    cell.source, cell.outputs = JUDGED, list(outputs)
+    nb, _ = JudgeOutsideKernel().preprocess(submission, {"nbgrader": {"assignment": "ps", "notebook": "ps"}})
+    return cell_by_id(nb, "mean-hidden")
+
+
+def test_the_judge_passes_what_the_cell_handed_over(submission, monkeypatch, tmp_path):
+    cell = judged(submission, handed(3.0), new_output("stream", name="stderr", text="noise"),
+                  monkeypatch=monkeypatch, tmp_path=tmp_path)
+    assert [o.output_type for o in cell.outputs] == ["display_data", "stream"]
+    assert cell.outputs[1].text == "passed (decided by the grader)\n"
+
+
+def test_the_judge_fails_a_wrong_value_whatever_the_kernel_printed(submission, monkeypatch, tmp_path):
+    cell = judged(submission, handed(0.0), new_output("stream", name="stdout", text="all tests passed"),
+                  monkeypatch=monkeypatch, tmp_path=tmp_path)
+    assert [(o.ename, o.evalue) for o in cell.outputs] == [("TestFailed", "mean([2, 4]) gave 0.0")]
+
+
+def test_a_cell_that_handed_nothing_over_fails_with_its_error(submission, monkeypatch, tmp_path):
+    cell = judged(submission, new_output("error", ename="NameError", evalue="name 'mean' is not defined",
+                                         traceback=[]), monkeypatch=monkeypatch, tmp_path=tmp_path)
+    assert cell.outputs[0].evalue == ("NameError: name 'mean' is not defined "
+                                      "(so the test stopped before it handed your results to the grader)")
+
+
+def test_a_flagged_learner_cell_sets_the_tests_after_it_aside(submission, monkeypatch, tmp_path):
+    cell_by_id(submission, "mean").source += "\n\nimport builtins\nbuiltins.abs = lambda x: 0"
+    cell = judged(submission, handed(3.0), monkeypatch=monkeypatch, tmp_path=tmp_path)
+    assert cell.outputs[0].ename == SET_ASIDE
+    assert cell.outputs[0].evalue.startswith("set aside for hand grading: mean, line")
 
 
 # --------------------------------------------------------------------------- feedback
