@@ -501,6 +501,10 @@ def test_cli_check_finds_drift(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- grading the fixture
 
+# The structural cases (dave, erin, heidi, ivan, peggy, karl, victor's nested folder) are decided
+# before any execution; tests/test_grading_steps.py checks each step on them without a kernel.
+# Here every case is graded end to end (their scores need the execution), and the golden CSV
+# (tests/fixtures/golden/hostile_grades.csv) pins every row.
 HOSTILE = {  # student: (status, auto score per grade_id (None: all full marks), words the reason must hold)
     "alice": ("graded", None, []),
     "bob": ("graded", "zero", ["NotImplementedError"]),
