@@ -131,3 +131,10 @@ def test_a_metric_repeated_over_seeds_shows_its_spread():
     assert results_page.with_spread(record, "valid_accuracy", "percent") is None
     table = results_page.chapter_table("day1_lstm_tagger", record, [])
     assert "92.9% ± 0.1 over 2 seeds" in table and "most frequent training tag" not in table
+
+
+@pytest.mark.parametrize("value, unit, shown", [
+    (0.88376, "percent", "88.4%"), (6.83, "times", "6.8×"), (171.4, "seconds", "171 s"),
+    (8, "count", "8"), (1254321, "count", "1,254,321"), (0.35, "share", "0.35")])
+def test_a_metric_reads_as_a_reader_expects(value, unit, shown):
+    assert results_page.format_value(value, unit) == shown

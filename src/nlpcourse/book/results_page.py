@@ -71,6 +71,8 @@ METRICS: dict[str, list[tuple[str, str, str]]] = {
     ],
     "lab_imdb": [
         ("test_accuracy", "Improved model (2-layer bidirectional LSTM, GloVe): test accuracy", "percent"),
+        ("transformer_test_accuracy", "Small Transformer encoder from scratch (GloVe, same data): test accuracy",
+         "percent"),
         ("ensemble_test_accuracy", "Average of the BiLSTM's and TF-IDF's probabilities: test accuracy",
          "percent"),
         ("ensemble_weight", "Weight of the BiLSTM in that average (chosen on validation)", "share"),
@@ -79,6 +81,9 @@ METRICS: dict[str, list[tuple[str, str, str]]] = {
         ("packed_vs_exact_cpu", "Time of a packed training step over an exact one (CPU)", "times"),
         ("epochs", "Training epochs of the improved model", "count"),
         ("epoch_time_s", "Seconds per training epoch of the improved model", "seconds"),
+        ("transformer_epoch_time_s", "Seconds per training epoch of the Transformer encoder", "seconds"),
+        ("parameters", "Trainable parameters of the improved model", "count"),
+        ("transformer_parameters", "Trainable parameters of the Transformer encoder", "count"),
     ],
 }
 KINDS = {"source": "Source documents", "public": "Public anchors"}
@@ -124,7 +129,7 @@ def load_records(folder: str | Path) -> dict[str, dict]:
 
 
 def format_value(value: float, unit: str) -> str:
-    """A metric as a reader reads it: 88.4%, 6.8×, 171 s, 8."""
+    """A metric as a reader reads it: 88.4%, 6.8×, 171 s, 8, 1,254,321."""
     if unit == "percent":
         return f"{value:.1%}"
     if unit == "times":
@@ -133,7 +138,7 @@ def format_value(value: float, unit: str) -> str:
         return f"{value:.3f}"
     if unit == "seconds":
         return f"{value:.1f} s" if value < 100 else f"{value:.0f} s"
-    return f"{value:g}"
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def with_spread(record: dict, key: str, unit: str) -> str | None:
