@@ -61,6 +61,8 @@ METRICS: dict[str, list[tuple[str, str, str]]] = {
         ("averaging_random_test_accuracy", "Averaging model, random embeddings: test accuracy", "percent"),
         ("averaging_frozen_test_accuracy", "Averaging model, GloVe frozen: test accuracy", "percent"),
         ("averaging_tuned_test_accuracy", "Averaging model, GloVe fine-tuned: test accuracy", "percent"),
+        ("averaging_padded_test_accuracy", "Averaging model, random embeddings, mean over the padding too: test accuracy",
+         "percent"),
         ("lstm_last_position_test_accuracy", "LSTM reading the last position (padding): test accuracy", "percent"),
         ("lstm_last_real_state_test_accuracy", "LSTM reading the last real word: test accuracy", "percent"),
         ("lstm_masked_mean_test_accuracy", "LSTM, mean of its states over real words: test accuracy", "percent"),
