@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from nlpcourse.atomic import atomic_path
+
 from .home import CourseHome, read_course_home
 
 README_BEGIN = "<!-- course-home links: generated from _config.yml by `nlpcourse assignments` -->"
@@ -40,5 +42,6 @@ def update_readme(root: str | Path, home: CourseHome | None = None) -> bool:
     new = pattern.sub(lambda _: readme_links(home), text)
     if new == text:
         return False
-    readme.write_text(new, encoding="utf-8")
+    with atomic_path(readme) as tmp:
+        tmp.write_text(new, encoding="utf-8")
     return True
