@@ -53,11 +53,13 @@ METRICS: dict[str, list[tuple[str, str, str]]] = {
         ("epochs", "Training epochs", "count"),
         ("epoch_time_s", "Seconds per training epoch", "seconds"),
     ],
-    "lab_newsgroups": [
+    "lab_newsgroups_vectors": [
         ("lr_glove_valid_accuracy", "Logistic regression on averaged GloVe vectors: validation accuracy",
          "percent"),
         ("lr_w2v_valid_accuracy", "Logistic regression on averaged corpus-trained word2vec: validation accuracy", "percent"),
         ("lr_our_glove_valid_accuracy", "Logistic regression on averaged corpus-trained GloVe: validation accuracy", "percent"),
+    ],
+    "lab_newsgroups_pytorch": [
         ("averaging_random_test_accuracy", "Averaging model, random embeddings: test accuracy", "percent"),
         ("averaging_frozen_test_accuracy", "Averaging model, GloVe frozen: test accuracy", "percent"),
         ("averaging_tuned_test_accuracy", "Averaging model, GloVe fine-tuned: test accuracy", "percent"),
