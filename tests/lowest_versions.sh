@@ -2,7 +2,7 @@
 # The learner's dependencies at the LOWEST versions pyproject.toml allows, tried on real chapters
 # (issue #25): a fresh Python 3.11 environment outside the checkout gets the helper package with
 # its [vectors] extra, every direct dependency resolved to its lowest allowed version that has a
-# wheel (uv's --resolution lowest-direct), then the Day 1 and 20 Newsgroups solutions run in it
+# wheel (uv's --resolution lowest-direct), then the Day 1 and both 20 Newsgroups solutions run in it
 # from the data mirror, quick profile. A floor in pyproject.toml is right when this passes.
 #
 # torch is the exception: its floor's PyPI wheels are CUDA builds of several GB, so by default the
@@ -56,7 +56,7 @@ export JUPYTER_PATH="$WORK/jupyter/share/jupyter"
 export NLPCOURSE_PROFILE=quick NLPCOURSE_PROGRESS=0 NLPCOURSE_CACHE="$WORK/cache" OMP_NUM_THREADS=1
 unset PYTHONPATH
 status=0
-for chapter in day1_lstm_tagger lab_newsgroups; do
+for chapter in day1_lstm_tagger lab_newsgroups_vectors lab_newsgroups_pytorch; do
   mkdir -p "$WORK/run"
   "$ROOT/.venv/bin/python" - "$ROOT/solutions/$chapter.ipynb" "$WORK/run" <<'EOF' || status=1
 import sys, time

