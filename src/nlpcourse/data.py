@@ -18,7 +18,7 @@ import re
 import tarfile
 import tempfile
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,8 @@ from .config import MIRROR_ENV
 
 __all__ = [
     "load_imdb", "load_newsgroups", "load_treebank", "load_glove", "ensure_nltk", "cache_dir",
-    "NEWSGROUPS_6_CLASSES", "SIX_CLASS_NAMES", "to_six_classes", "DataError", "ChecksumError",
+    "NEWSGROUPS_6_CLASSES", "SIX_CLASS_NAMES", "to_six_classes", "stratified_sample", "cut_texts",
+    "drop_empty", "DataError", "ChecksumError",
 ]
 
 # --- IMDB (Maas et al. 2011) -----------------------------------------------------------------
@@ -156,6 +157,31 @@ def to_six_classes(target: Iterable[int], target_names: Iterable[str]) -> np.nda
         raise ValueError(f"no six-class topic for newsgroup(s) {unknown}; known: {known}")
     lookup = np.array([SIX_CLASS_NAMES.index(NEWSGROUPS_6_CLASSES[name]) for name in names])
     return lookup[np.asarray(target, dtype=int)]
+
+
+def stratified_sample(texts: Sequence[str], labels: Iterable[int], size: int | None,
+                      seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """A sample of ``size`` texts in which every label keeps its share, with their labels
+    (every text when ``size`` is None or not smaller than the collection)."""
+    from sklearn.model_selection import train_test_split
+
+    labels = np.asarray(labels)
+    if size is None or size >= len(texts):
+        return list(texts), labels
+    texts, _, labels, _ = train_test_split(list(texts), labels, train_size=size, stratify=labels,
+                                           random_state=seed)
+    return texts, np.asarray(labels)
+
+
+def cut_texts(texts: Iterable[str], max_chars: int | None) -> list[str]:
+    """Each text cut to its first ``max_chars`` characters (whole when ``max_chars`` is None)."""
+    return list(texts) if max_chars is None else [t[:max_chars] for t in texts]
+
+
+def drop_empty(token_lists: Sequence[Sequence[str]], labels: Iterable[int]) -> tuple[list, np.ndarray, int]:
+    """The documents with at least one token, their labels, and how many were dropped."""
+    keep = [i for i, tokens in enumerate(token_lists) if tokens]
+    return [token_lists[i] for i in keep], np.asarray(labels)[keep], len(token_lists) - len(keep)
 
 
 def load_newsgroups(subset: str = "train", remove: Iterable[str] = _REMOVABLE, **kwargs):

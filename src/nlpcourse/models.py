@@ -1,6 +1,6 @@
-"""The course's copies of what the labs' exercises build: the GloVe-initialised embedding
-matrix and the bidirectional LSTM classifier of the IMDB lab, the attention-pooling read-out of
-the 20 Newsgroups lab.
+"""The course's copies of what the labs' exercises build: the pretrained rows of a vocabulary
+(20 Newsgroups, session 1), the GloVe-initialised embedding matrix and the bidirectional LSTM
+classifier of the IMDB lab, the attention-pooling read-out (20 Newsgroups, session 2).
 
 The labs train these copies after their exercises, so that a learner who did not finish
 one of them can still do the assignments that follow, and each exercise is graded on its own
@@ -14,6 +14,26 @@ import torch
 from torch import nn
 
 from .batching import LengthAwareLSTM, last_hidden
+from .text import UNK
+
+
+def adapted_embeddings(keyed_vectors, itos) -> np.ndarray:
+    """``[len(itos), d]`` float32 array: row ``i`` is the vector of ``itos[i]``, zeros for the
+    two special tokens (ids 0 and 1) and for the words ``keyed_vectors`` does not know."""
+    matrix = np.zeros((len(itos), keyed_vectors.vector_size), dtype=np.float32)
+    for index, word in enumerate(itos):
+        if index >= 2 and word in keyed_vectors.key_to_index:
+            matrix[index] = keyed_vectors[word]
+    return matrix
+
+
+def sentence_representations(token_lists, stoi: dict[str, int], embeddings: np.ndarray,
+                             np_func=np.mean) -> np.ndarray:
+    """``[N, d]``: ``np_func`` over the rows of each document's tokens (unknown words take the
+    ``<unk>`` row)."""
+    unknown = stoi[UNK]
+    return np.stack([np_func(embeddings[[stoi.get(token, unknown) for token in tokens]], axis=0)
+                     for tokens in token_lists])
 
 
 def glove_embedding_matrix(itos, glove, pad_index: int, unk_index: int,

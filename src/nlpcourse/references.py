@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -158,22 +157,6 @@ def build_vocabulary(token_lists, max_size: int | None = None) -> dict[str, int]
     """20 Newsgroups: word -> id, PAD 0, UNK 1, then the ``max_size`` most frequent words."""
     counts = Counter(token for tokens in token_lists for token in tokens)
     return {word: i for i, word in enumerate([PAD, UNK, *(word for word, _ in counts.most_common(max_size))])}
-
-
-def get_adapted_embeddings(keyed_vectors, itos) -> np.ndarray:
-    """20 Newsgroups: the vectors of ``itos`` [len(itos), d], zeros for the special tokens and unknown words."""
-    matrix = np.zeros((len(itos), keyed_vectors.vector_size), dtype=np.float32)
-    for index, word in enumerate(itos):
-        if index >= 2 and word in keyed_vectors.key_to_index:
-            matrix[index] = keyed_vectors[word]
-    return matrix
-
-
-def sentence_representations(token_lists, stoi: dict[str, int], embeddings: np.ndarray, np_func=np.mean) -> np.ndarray:
-    """20 Newsgroups: ``np_func`` over the rows of each document's tokens, [N, d]."""
-    unknown = stoi[UNK]
-    return np.stack([np_func(embeddings[[stoi.get(token, unknown) for token in tokens]], axis=0)
-                     for tokens in token_lists])
 
 
 class TextClassificationDataset(Dataset):
