@@ -27,7 +27,7 @@ def mismatches(nb: nbformat.NotebookNode) -> list[str]:
 
 
 def test_there_are_chapters_with_exercises():
-    assert len(CHAPTERS) == 6, [p.name for p in CHAPTERS]
+    assert len(CHAPTERS) == 7, [p.name for p in CHAPTERS]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
