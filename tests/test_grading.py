@@ -246,8 +246,8 @@ DELEGATIONS = {
         "imdb-clip-gradients": ("imdb-clip-gradients-hidden", _answer(
             "return torch.nn.utils.clip_grad_norm_(parameters, max_norm)")),
         "imdb-glove-matrix": ("imdb-glove-matrix-hidden", lambda _: "glove_embedding_matrix = models.glove_embedding_matrix"),
-        "imdb-model-forward": ("imdb-model-forward-hidden", _answer(
-            "return models.BiLSTMClassifier.forward(self, padded, lengths)")),
+        "imdb-transformer-forward": ("imdb-transformer-forward-hidden", _answer(
+            "return models.TransformerClassifier.forward(self, padded, lengths)")),
         "imdb-assignment5-parameters": ("imdb-assignment5-hidden", _answer(
             "model = nn.ModuleList([nn.Embedding(vocab_size, embedding_dim),\n"
             "                       nn.LSTM(embedding_dim, hidden_dim, num_layers=num_layers, bidirectional=bidirectional),\n"
@@ -374,8 +374,9 @@ ADVERSARIAL = {
             "glove_embedding_matrix = (lambda itos, glove, pad_index, unk_index, generator=None,\n"
             "                          _build=models.glove_embedding_matrix:\n"
             "                          _build(itos, glove, pad_index, unk_index, generator=generator))")),
-        "imdb-model-forward": ("refused", lambda source: _answer("return _library(self, padded, lengths)")(source).replace(
-            "def forward(self, padded, lengths):", "def forward(self, padded, lengths, _library=models.BiLSTMClassifier.forward):")),
+        "imdb-transformer-forward": ("refused", lambda source: _answer("return _library(self, padded, lengths)")(source).replace(
+            "def forward(self, padded, lengths):",
+            "def forward(self, padded, lengths, _library=models.TransformerClassifier.forward):")),
         "imdb-assignment5-parameters": ("set aside", _answer(  # an ATen operator by its registry
             "model = nn.ModuleList([nn.Embedding(vocab_size, embedding_dim),\n"
             "                       nn.LSTM(embedding_dim, hidden_dim, num_layers=num_layers, bidirectional=bidirectional),\n"
