@@ -53,15 +53,6 @@ def test_write_results_writes_json_and_a_markdown_table(tmp_path, monkeypatch):
     assert "| strategy | epoch s |" in table and "| exact | 1 |" in table and "device: cpu" in table
 
 
-def test_full_profile_is_nlpcourse_book_record_or_publish(monkeypatch):
-    import full_profile
-    calls = []
-    monkeypatch.setattr(full_profile.cli, "main", lambda argv: calls.append(argv) or 0)
-    book = ["--book", str(full_profile.ROOT / "book")]
-    assert full_profile.main([]) == 0 and full_profile.main(["lab_imdb", "--missing"]) == 0
-    assert calls == [["book", "record", *book], ["book", "publish", "lab_imdb", *book]]
-
-
 @pytest.mark.slow  # grades copies of the fixture's solution in the sandbox
 def test_grading_throughput_grades_copies_of_the_solution(tmp_path):
     import grading_throughput
