@@ -1,6 +1,7 @@
-"""The course's copies of what the labs' exercises build: the pretrained rows of a vocabulary
-(20 Newsgroups, session 1), the GloVe-initialised embedding matrix and the bidirectional LSTM
-classifier of the IMDB lab, the attention-pooling read-out (20 Newsgroups, session 2).
+"""The course's copies of what the labs' exercises build or show: the pretrained rows of a
+vocabulary and the averaged document vectors (20 Newsgroups, session 1), the attention-pooling
+read-out (session 2), and the IMDB lab's GloVe-initialised embedding matrix, bidirectional LSTM
+classifier and Transformer encoder classifier.
 
 The labs train these copies after their exercises, so that a learner who did not finish
 one of them can still do the assignments that follow, and each exercise is graded on its own
