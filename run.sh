@@ -58,7 +58,9 @@ case "${1:-}" in
       # per-cell timeout, and recorded in results/full/. Says which and why before it starts.
       .venv/bin/nlpcourse book publish
     fi
-    .venv/bin/jupyter-book build . -W -n --keep-going
+    # --all: Sphinx re-reads every page, since a page's source can stay the same while its
+    # outputs change (another profile, a new recording); outputs come from the cache (seconds)
+    .venv/bin/jupyter-book build . -W -n --keep-going --all
     echo "The book is in $(pwd)/_build/html/index.html"
     ;;
   student-book)
@@ -67,7 +69,7 @@ case "${1:-}" in
     install
     export NLPCOURSE_PROFILE="${NLPCOURSE_PROFILE:-full}" NLPCOURSE_PROGRESS=0 NLPCOURSE_EDITION=student
     .venv/bin/nlpcourse book require
-    .venv/bin/jupyter-book build . --path-output _build/student -W -n --keep-going
+    .venv/bin/jupyter-book build . --path-output _build/student -W -n --keep-going --all
     echo "The student edition is in $(pwd)/_build/student/_build/html/index.html"
     ;;
   test)
