@@ -171,6 +171,17 @@ def test_to_six_classes_rejects_unknown_names():
         data.to_six_classes([0], ["sci.cooking"])
 
 
+def test_newsgroups_preparation_steps():
+    texts, labels = [f"post {i}" for i in range(40)], [0] * 30 + [1] * 10
+    sample, sample_labels = data.stratified_sample(texts, labels, 8)
+    assert len(sample) == 8 and sorted(sample_labels.tolist()) == [0] * 6 + [1] * 2, "shares kept"
+    assert data.stratified_sample(texts, labels, 8)[0] == sample, "the same seed, the same sample"
+    assert data.stratified_sample(texts, labels, None)[0] == texts
+    assert data.cut_texts(["abcdef", "ab"], 3) == ["abc", "ab"] and data.cut_texts(["abcdef"], None) == ["abcdef"]
+    kept, kept_labels, dropped = data.drop_empty([["a"], [], ["b", "c"]], [5, 6, 7])
+    assert kept == [["a"], ["b", "c"]] and kept_labels.tolist() == [5, 7] and dropped == 1
+
+
 # A fake HTTP layer for the 20 Newsgroups sources: each URL answers with bytes or an HTTP error.
 
 

@@ -25,6 +25,30 @@ def test_glove_matrix_rows():
     assert first[3].abs().sum() > 0, "an unknown word gets a random row"
 
 
+def test_adapted_embeddings_and_averaged_documents():
+    vectors = KeyedVectors(vector_size=2)
+    vectors.add_vectors(["<pad>", "good", "film"], np.array([[9, 9], [1, 2], [3, 6]], dtype=np.float32))
+    itos = ["<pad>", "<unk>", "film", "zorp", "good"]
+    matrix = models.adapted_embeddings(vectors, itos)
+    assert matrix.dtype == np.float32
+    assert matrix.tolist() == [[0, 0], [0, 0], [3, 6], [0, 0], [1, 2]], "zero rows: specials, unknown words"
+    stoi = {word: i for i, word in enumerate(itos)}
+    means = models.sentence_representations([["good", "film"], ["film", "never-seen"]], stoi, matrix)
+    assert means.tolist() == [[2, 4], [1.5, 3]], "the mean of the rows; unknown words take <unk>'s row"
+
+
+def test_transformer_ignores_the_padding():
+    torch.manual_seed(0)
+    model = models.TransformerClassifier(30, 8, 16, 2, 2, 32, 0.0, 12, 0).eval()
+    padded, lengths, _ = batching.pad_collate([([3, 4, 5, 6], 1.0), ([7, 8], 0.0)])
+    with torch.no_grad():
+        logits = model(padded, lengths)
+        more_padding = model(torch.cat([padded, torch.zeros(2, 5, dtype=torch.long)], 1), lengths)
+        alone = model(torch.tensor([[7, 8]]), torch.tensor([2]))
+    assert logits.shape == (2,) and alone.shape == (1,)
+    assert torch.allclose(more_padding, logits, atol=1e-5) and torch.allclose(alone, logits[1:], atol=1e-5)
+
+
 def test_classifier_reads_the_packed_final_states():
     torch.manual_seed(0)
     fresh = models.BiLSTMClassifier(30, 6, 4, 1, num_layers=2, bidirectional=True, dropout=0.0, pad_index=0)
